@@ -1,0 +1,498 @@
+"""Circuits as plain data: a list of instructions over numbered qubits and classical bits.
+
+Qubits and classical bits are numbered in register declaration order (``qregs``/``cregs``); qubit 0
+is the leftmost Kronecker factor and the leftmost bitstring character. ``Circuit(2)`` has one
+quantum register ``q`` of 2 qubits and no classical bits; ``Circuit(2, 2)`` adds register ``c``.
+
+>>> c = Circuit(2).h(0).cx(0, 1).measure_all()
+>>> len(c)
+4
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import CircuitError
+from .gates import GATES, gate_matrix, inverse_of
+
+
+def evaluate_param(p: Any, env: Mapping[str, float]) -> float:
+    """A parameter as a float: plain numbers as they are, expression nodes via ``.evaluate(env)``."""
+    if isinstance(p, (int, float, np.integer, np.floating)):
+        return float(p)
+    return float(p.evaluate(env))
+
+
+@dataclass(frozen=True, eq=False)
+class Instruction:
+    """One operation: a gate (library or defined), ``unitary``, ``measure``, ``reset`` or ``barrier``.
+
+    ``qubits``/``clbits`` are flat indices; ``params`` are floats (radians). ``condition`` is
+    ``(creg name, value)``: the instruction runs only when that register, read as an unsigned
+    integer with its bit 0 as the least significant bit, equals ``value``. ``matrix`` is set only
+    for ``unitary`` (a ``2**k`` square matrix, first qubit leftmost).
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[float, ...] = ()
+    clbits: tuple[int, ...] = ()
+    condition: tuple[str, int] | None = None
+    matrix: np.ndarray | None = None
+    label: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instruction):
+            return NotImplemented
+        if (self.name, self.qubits, self.clbits, self.condition) != (
+                other.name, other.qubits, other.clbits, other.condition):
+            return False
+        if len(self.params) != len(other.params) or not all(
+                math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+                for a, b in zip(self.params, other.params)):
+            return False
+        if self.matrix is None or other.matrix is None:
+            return self.matrix is None and other.matrix is None
+        return self.matrix.shape == other.matrix.shape and bool(
+            np.allclose(self.matrix, other.matrix, atol=1e-12))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        s = self.name
+        if self.params:
+            s += "(" + ", ".join(f"{p:.6g}" for p in self.params) + ")"
+        s += " " + ",".join(f"q{q}" for q in self.qubits)
+        if self.clbits:
+            s += " -> " + ",".join(f"c{b}" for b in self.clbits)
+        if self.condition:
+            s = f"if({self.condition[0]}=={self.condition[1]}) " + s
+        return s
+
+
+@dataclass(frozen=True)
+class DefinitionOp:
+    """One operation inside a gate definition: ``qubits`` index the definition's formal qubits;
+    ``params`` are floats or expression nodes over the definition's formal parameter names."""
+
+    name: str
+    params: tuple[Any, ...]
+    qubits: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GateDefinition:
+    """A user (or QASM) gate definition; ``body is None`` marks an opaque gate."""
+
+    name: str
+    params: tuple[str, ...]
+    qubits: tuple[str, ...]
+    body: tuple[DefinitionOp, ...] | None
+
+    @property
+    def num_qubits(self) -> int:
+        return len(self.qubits)
+
+    @property
+    def num_params(self) -> int:
+        return len(self.params)
+
+
+class Circuit:
+    """A quantum circuit: registers, gate definitions and an ordered list of instructions.
+
+    Build it fluently (``Circuit(2).h(0).cx(0, 1)``; parameters come before qubits:
+    ``c.rz(0.3, 2)``), or with :meth:`append`. Every mutating method returns ``self``.
+    """
+
+    def __init__(self, num_qubits: int = 0, num_clbits: int = 0, *, name: str | None = None):
+        if num_qubits < 0 or num_clbits < 0:
+            raise CircuitError("numbers of qubits and classical bits must be >= 0")
+        self.qregs: list[tuple[str, int]] = []
+        self.cregs: list[tuple[str, int]] = []
+        self.instructions: list[Instruction] = []
+        self.definitions: dict[str, GateDefinition] = {}
+        self.name = name
+        self._nq = self._nc = 0
+        if num_qubits:
+            self.add_qreg("q", num_qubits)
+        if num_clbits:
+            self.add_creg("c", num_clbits)
+
+    # --- registers -----------------------------------------------------------------------------
+    @property
+    def num_qubits(self) -> int:
+        return self._nq
+
+    @property
+    def num_clbits(self) -> int:
+        return self._nc
+
+    def _check_new_register(self, name: str, size: int) -> None:
+        if any(name == r for r, _ in self.qregs + self.cregs):
+            raise CircuitError(f"register {name!r} already exists")
+        if size < 1:
+            raise CircuitError(f"register {name!r} must have size >= 1, got {size}")
+
+    def add_qreg(self, name: str, size: int) -> int:
+        """Add a quantum register; returns the flat index of its qubit 0."""
+        self._check_new_register(name, size)
+        self.qregs.append((name, int(size)))
+        self._nq += int(size)
+        return self._nq - int(size)
+
+    def add_creg(self, name: str, size: int) -> int:
+        """Add a classical register; returns the flat index of its bit 0."""
+        self._check_new_register(name, size)
+        self.cregs.append((name, int(size)))
+        self._nc += int(size)
+        return self._nc - int(size)
+
+    @staticmethod
+    def _indices(regs: list[tuple[str, int]], name: str, kind: str) -> range:
+        off = 0
+        for r, size in regs:
+            if r == name:
+                return range(off, off + size)
+            off += size
+        raise CircuitError(f"no {kind} register named {name!r}")
+
+    def qreg_indices(self, name: str) -> range:
+        """Flat qubit indices of quantum register ``name``."""
+        return self._indices(self.qregs, name, "quantum")
+
+    def creg_indices(self, name: str) -> range:
+        """Flat bit indices of classical register ``name`` (bit 0 first)."""
+        return self._indices(self.cregs, name, "classical")
+
+    # --- definitions ---------------------------------------------------------------------------
+    def define(self, definition: GateDefinition) -> Circuit:
+        """Add a gate definition; its name shadows a library gate of the same name."""
+        self.definitions[definition.name] = definition
+        return self
+
+    def gate_signature(self, name: str) -> tuple[int, int]:
+        """(num_qubits, num_params) of a defined or library gate; CircuitError if unknown."""
+        d = self.definitions.get(name)
+        if d is not None:
+            return d.num_qubits, d.num_params
+        g = GATES.get(name)
+        if g is None:
+            raise CircuitError(f"unknown gate {name!r}")
+        return g.num_qubits, g.num_params
+
+    # --- appending -----------------------------------------------------------------------------
+    def _check_qubits(self, name: str, qubits: tuple[int, ...]) -> None:
+        for q in qubits:
+            if not 0 <= q < self._nq:
+                raise CircuitError(f"{name}: qubit {q} out of range for a circuit of "
+                                   f"{self._nq} qubit(s)")
+        if len(set(qubits)) != len(qubits):
+            raise CircuitError(f"{name}: duplicate qubit arguments {list(qubits)}")
+
+    def append(self, name: str, qubits: Sequence[int] | int, params: Sequence[float] = (), *,
+               clbits: Sequence[int] = (), condition: tuple[str, int] | None = None,
+               matrix: np.ndarray | None = None) -> Circuit:
+        """Append one instruction after validating it (CircuitError names the gate and qubit)."""
+        qs = (int(qubits),) if isinstance(qubits, (int, np.integer)) else tuple(
+            int(q) for q in qubits)
+        ps = tuple(float(p) for p in params)
+        cs = tuple(int(b) for b in clbits)
+        if name == "barrier":
+            self._check_qubits(name, qs)
+        elif name in ("measure", "reset"):
+            if len(qs) != 1:
+                raise CircuitError(f"{name} acts on one qubit, got {len(qs)}")
+            self._check_qubits(name, qs)
+            if name == "measure":
+                if len(cs) != 1 or not 0 <= cs[0] < self._nc:
+                    raise CircuitError(f"measure: classical bit {list(cs)} out of range for "
+                                       f"{self._nc} bit(s)")
+        elif name == "unitary":
+            if matrix is None:
+                raise CircuitError("unitary needs a matrix")
+            matrix = _checked_unitary(matrix, len(qs))
+            self._check_qubits(name, qs)
+        else:
+            nq, npar = self.gate_signature(name)
+            if len(qs) != nq:
+                raise CircuitError(f"gate {name!r} acts on {nq} qubit(s), got {len(qs)}: "
+                                   f"{list(qs)}")
+            if len(ps) != npar:
+                raise CircuitError(f"gate {name!r} takes {npar} parameter(s), got {len(ps)}")
+            self._check_qubits(name, qs)
+        if condition is not None:
+            condition = self._checked_condition(condition)
+        self.instructions.append(Instruction(name, qs, ps, cs, condition, matrix))
+        return self
+
+    def _append_unchecked(self, instruction: Instruction) -> None:
+        """Append an instruction already validated by the caller (the QASM loader)."""
+        self.instructions.append(instruction)
+
+    def _checked_condition(self, condition: tuple[str, int]) -> tuple[str, int]:
+        reg, value = condition
+        size = len(self.creg_indices(reg))
+        value = int(value)
+        if not 0 <= value < 2**size:
+            raise CircuitError(f"condition value {value} does not fit register {reg!r} of "
+                               f"{size} bit(s)")
+        return reg, value
+
+    def _broadcast(self, name: str, params: Sequence[float], qargs: Sequence[Any]) -> Circuit:
+        seqs = [q for q in qargs if not isinstance(q, (int, np.integer))]
+        if not seqs:
+            return self.append(name, qargs, params)
+        lengths = {len(list(s)) for s in seqs}
+        if len(lengths) != 1:
+            raise CircuitError(f"{name}: qubit lists of different lengths {sorted(lengths)}")
+        (k,) = lengths
+        cols = [list(q) if not isinstance(q, (int, np.integer)) else [q] * k for q in qargs]
+        for row in zip(*cols):
+            self.append(name, row, params)
+        return self
+
+    def gate(self, name: str, *args: Any) -> Circuit:
+        """Append gate ``name``: parameters first, then qubits (``gate("rz", 0.3, 2)``).
+
+        A qubit argument may be a sequence, which broadcasts (``c.h(range(3))``).
+        """
+        _, npar = self.gate_signature(name)
+        if len(args) < npar:
+            raise CircuitError(f"gate {name!r} takes {npar} parameter(s), got {len(args)} "
+                               "argument(s) in all")
+        return self._broadcast(name, args[:npar], args[npar:])
+
+    def unitary(self, matrix: Any, qubits: Sequence[int] | int, label: str | None = None
+                ) -> Circuit:
+        """Append a user unitary (checked); ``qubits[0]`` is the matrix's leftmost factor."""
+        self.append("unitary", qubits, matrix=np.asarray(matrix, dtype=complex))
+        if label is not None:
+            self.instructions[-1] = replace(self.instructions[-1], label=label)
+        return self
+
+    def measure(self, qubit: int | Sequence[int], clbit: int | Sequence[int]) -> Circuit:
+        """Measure qubit(s) into classical bit(s) (equal-length sequences pair up)."""
+        qs = [qubit] if isinstance(qubit, (int, np.integer)) else list(qubit)
+        cs = [clbit] if isinstance(clbit, (int, np.integer)) else list(clbit)
+        if len(qs) != len(cs):
+            raise CircuitError(f"measure: {len(qs)} qubit(s) but {len(cs)} classical bit(s)")
+        for q, b in zip(qs, cs):
+            self.append("measure", (q,), clbits=(b,))
+        return self
+
+    def measure_all(self) -> Circuit:
+        """Add a classical register ``meas`` of num_qubits bits and measure qubit i into meas[i]."""
+        name = "meas"
+        while any(name == r for r, _ in self.qregs + self.cregs):
+            name += "_"
+        off = self.add_creg(name, self._nq)
+        return self.measure(list(range(self._nq)), list(range(off, off + self._nq)))
+
+    def reset(self, qubit: int | Sequence[int]) -> Circuit:
+        """Reset qubit(s) to |0>."""
+        for q in [qubit] if isinstance(qubit, (int, np.integer)) else list(qubit):
+            self.append("reset", (q,))
+        return self
+
+    def barrier(self, *qubits: int) -> Circuit:
+        """A barrier on the given qubits (all qubits when none are given); no effect on the state."""
+        return self.append("barrier", qubits or tuple(range(self._nq)))
+
+    def c_if(self, creg: str, value: int) -> Circuit:
+        """Make the last instruction conditional on ``creg == value`` (c[0] = least significant)."""
+        if not self.instructions:
+            raise CircuitError("c_if needs a preceding instruction")
+        last = self.instructions[-1]
+        if last.name == "barrier":
+            raise CircuitError("a barrier cannot be conditional")
+        self.instructions[-1] = replace(last, condition=self._checked_condition((creg, value)))
+        return self
+
+    # --- whole-circuit operations -----------------------------------------------------------------
+    def copy(self) -> Circuit:
+        c = Circuit(name=self.name)
+        c.qregs, c.cregs = list(self.qregs), list(self.cregs)
+        c._nq, c._nc = self._nq, self._nc
+        c.instructions = list(self.instructions)
+        c.definitions = dict(self.definitions)
+        return c
+
+    def inverse(self) -> Circuit:
+        """The inverse circuit (gates reversed and inverted); measurements and resets refuse."""
+        out = self.copy()
+        out.instructions = []
+        for ins in reversed(self.flatten().instructions if self.definitions else
+                            self.instructions):
+            if ins.name in ("measure", "reset") or ins.condition is not None:
+                raise CircuitError(f"cannot invert a circuit containing {ins.name!r}"
+                                   + (" with a condition" if ins.condition else ""))
+            if ins.name == "barrier":
+                out.instructions.append(ins)
+                continue
+            inv = inverse_of(ins.name, ins.params) if ins.name in GATES else None
+            if inv is not None:
+                out.instructions.append(replace(ins, name=inv[0], params=inv[1]))
+            else:
+                m = ins.matrix if ins.matrix is not None else gate_matrix(ins.name, ins.params)
+                out.instructions.append(Instruction("unitary", ins.qubits,
+                                                    matrix=np.ascontiguousarray(m.conj().T),
+                                                    label=f"{ins.label or ins.name}_dg"))
+        out.definitions = {}
+        return out
+
+    def compose(self, other: Circuit, qubits: Sequence[int] | None = None,
+                clbits: Sequence[int] | None = None) -> Circuit:
+        """A new circuit: this one followed by ``other`` mapped onto ``qubits``/``clbits``."""
+        qmap = list(range(other.num_qubits)) if qubits is None else [int(q) for q in qubits]
+        cmap = list(range(other.num_clbits)) if clbits is None else [int(b) for b in clbits]
+        if len(qmap) != other.num_qubits or len(cmap) != other.num_clbits:
+            raise CircuitError("compose: qubit/clbit maps must match the other circuit's sizes")
+        if other.num_qubits > self._nq or other.num_clbits > self._nc:
+            raise CircuitError("compose: the other circuit is wider than this one")
+        out = self.copy()
+        for name, d in other.definitions.items():
+            if name in out.definitions and out.definitions[name] != d:
+                raise CircuitError(f"compose: conflicting definitions of gate {name!r}")
+            out.definitions[name] = d
+        for ins in other.instructions:
+            cond = ins.condition
+            if cond is not None:
+                regs = dict(other.cregs)
+                if cond[0] not in dict(out.cregs) or dict(out.cregs)[cond[0]] != regs[cond[0]]:
+                    raise CircuitError(f"compose: condition register {cond[0]!r} not found")
+            out.append(ins.name, [qmap[q] for q in ins.qubits], ins.params,
+                       clbits=[cmap[b] for b in ins.clbits], condition=cond, matrix=ins.matrix)
+        return out
+
+    def flatten(self) -> Circuit:
+        """A copy with every defined gate expanded (recursively) into library gates."""
+        out = self.copy()
+        out.definitions = {}
+        out.instructions = []
+        for ins in self.instructions:
+            out.instructions.extend(self.expand(ins))
+        return out
+
+    def expand(self, ins: Instruction) -> Iterator[Instruction]:
+        """Yield the library-gate instructions an instruction stands for (itself if not defined)."""
+        return self._expand_in(ins, depth=0)
+
+    def _expand_in(self, ins: Instruction, depth: int) -> Iterator[Instruction]:
+        if depth > 1000:
+            raise CircuitError(f"gate definitions nested too deeply at {ins.name!r}")
+        d = self.definitions.get(ins.name)
+        if d is None:
+            yield ins
+            return
+        if d.body is None:
+            raise CircuitError(f"gate {ins.name!r} is opaque: it has no definition to simulate")
+        env = dict(zip(d.params, ins.params))
+        for op in d.body:
+            sub = Instruction(op.name, tuple(ins.qubits[i] for i in op.qubits),
+                              tuple(evaluate_param(p, env) for p in op.params),
+                              condition=ins.condition)
+            yield from self._expand_in(sub, depth + 1)
+
+    # --- inspection ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.instructions)
+
+    def __iter__(self) -> Iterator[Instruction]:
+        return iter(self.instructions)
+
+    def count_ops(self) -> dict[str, int]:
+        """Number of instructions per name, most frequent first."""
+        counts: dict[str, int] = {}
+        for ins in self.instructions:
+            counts[ins.name] = counts.get(ins.name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def depth(self) -> int:
+        """Circuit depth: longest path of operations over qubit and classical-bit wires.
+
+        Barriers are not counted; a conditional instruction also occupies its register's bits.
+        """
+        level = np.zeros(self._nq + self._nc, dtype=np.int64)
+        for ins in self.instructions:
+            if ins.name == "barrier":
+                continue
+            wires = list(ins.qubits) + [self._nq + b for b in ins.clbits]
+            if ins.condition is not None:
+                wires += [self._nq + b for b in self.creg_indices(ins.condition[0])]
+            d = int(level[wires].max()) + 1
+            level[wires] = d
+        return int(level.max()) if level.size else 0
+
+    def has_measurements(self) -> bool:
+        return any(ins.name == "measure" for ins in self.instructions)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Circuit):
+            return NotImplemented
+        return (self.qregs == other.qregs and self.cregs == other.cregs
+                and self.definitions == other.definitions
+                and self.instructions == other.instructions)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        body = "; ".join(str(i) for i in self.instructions[:8])
+        if len(self.instructions) > 8:
+            body += f"; ... ({len(self.instructions) - 8} more)"
+        return (f"Circuit({self._nq} qubits, {self._nc} clbits, {len(self.instructions)} "
+                f"instructions: {body})")
+
+    def draw(self, width: int = 80) -> str:
+        """A text diagram of the circuit (one wire per qubit)."""
+        from .draw import draw_text
+
+        return draw_text(self, width=width)
+
+    def to_qasm(self) -> str:
+        """OpenQASM 2.0 text that loads back to an equal circuit."""
+        from .qasm.export import to_qasm
+
+        return to_qasm(self)
+
+
+def _checked_unitary(matrix: Any, k: int) -> np.ndarray:
+    m = np.array(matrix, dtype=complex)
+    if m.ndim != 2 or m.shape != (2**k, 2**k):
+        raise CircuitError(f"unitary on {k} qubit(s) needs a {2**k}x{2**k} matrix, got shape "
+                           f"{m.shape}")
+    if not np.allclose(m.conj().T @ m, np.eye(2**k), atol=1e-8):
+        raise CircuitError("unitary: the matrix is not unitary (U†U != I within 1e-8)")
+    m.setflags(write=False)
+    return m
+
+
+def _make_gate_method(name: str) -> Any:
+    g = GATES[name]
+
+    def method(self: Circuit, *args: Any) -> Circuit:
+        return self.gate(name, *args)
+
+    method.__name__ = name
+    pnames = ", ".join(["θ", "φ", "λ", "γ"][: g.num_params])
+    qnames = ", ".join(f"q{i}" for i in range(g.num_qubits))
+    method.__doc__ = f"Append {name}({pnames}) on {qnames}: {g.doc}."
+    return method
+
+
+for _name in GATES:
+    if _name.isidentifier() and not hasattr(Circuit, _name) and _name.islower():
+        setattr(Circuit, _name, _make_gate_method(_name))
+Circuit.i = Circuit.id  # type: ignore[attr-defined]
+
+
+def iter_gates(circuit: Circuit) -> Iterable[Instruction]:
+    """The circuit's instructions with definitions expanded (generator, no copy)."""
+    for ins in circuit.instructions:
+        yield from circuit.expand(ins)
