@@ -41,9 +41,9 @@ def initial_state_vector(num_qubits: int, initial_state: Any = None, *,
     dtype = _dtype(precision)
     check_state_memory(num_qubits, np.dtype(dtype).itemsize, max_memory)
     if initial_state is None:
-        state = np.zeros(1 << num_qubits, dtype=dtype)
-        state[0] = 1
-        return state
+        zero: np.ndarray = np.zeros(1 << num_qubits, dtype=dtype)
+        zero[0] = 1
+        return zero
     if isinstance(initial_state, str):
         initial_state = Statevector.from_label(initial_state)
     data = initial_state.data if isinstance(initial_state, Statevector) else np.asarray(
@@ -168,7 +168,8 @@ def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "sta
 
 def _resolve_seed(seed: int | None) -> int:
     if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
+        entropy = np.random.SeedSequence().entropy
+        return int(entropy) % (2**63)  # type: ignore[arg-type]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
