@@ -189,7 +189,7 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     ``Result.seed``.
 
     >>> run(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7).counts
-    {'00': 507, '11': 493}
+    {'00': 502, '11': 498}
     """
     if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
         raise SimulationError(f"shots must be a positive integer, got {shots!r}")
