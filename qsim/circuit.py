@@ -288,7 +288,11 @@ class Circuit:
         return self
 
     def measure_all(self) -> Circuit:
-        """Add a classical register ``meas`` of num_qubits bits and measure qubit i into meas[i]."""
+        """Add a classical register ``meas`` of num_qubits bits and measure qubit i into meas[i].
+
+        A circuit without qubits is left as it is."""
+        if self._nq == 0:
+            return self
         name = "meas"
         while any(name == r for r, _ in self.qregs + self.cregs):
             name += "_"
@@ -456,7 +460,12 @@ class Circuit:
         return draw_text(self, width=width)
 
     def to_qasm(self) -> str:
-        """OpenQASM 2.0 text that loads back to an equal circuit."""
+        """OpenQASM 2.0 text for this circuit (loadable by qsim and by Qiskit).
+
+        It loads back to an equal circuit when every gate has a qelib1 name; user unitaries, gates no
+        qelib1.inc defines and renamed definitions load back equivalent (same state up to a global
+        phase) but written as gate definitions.
+        """
         from .qasm.export import to_qasm
 
         return to_qasm(self)

@@ -55,12 +55,15 @@ def check_state_memory(num_qubits: int, itemsize: int = 16, max_memory: int | No
         dtype = "complex128" if itemsize == 16 else "complex64"
         what = "memory available" if max_memory is None else "memory limit"
         size = human_bytes(need)
-        if need < 2**100:
+        if need < 1024:
+            size += f" as {dtype}"
+        elif need < 2**100:
             size += f" ({need:,} bytes as {dtype})"
         else:
             size += f" as {dtype}"
         raise SimulationError(
-            f"a {num_qubits}-qubit state vector needs {size}, more than the {what} of {human_bytes(limit)} ({limit:,} bytes); "
+            f"a {num_qubits}-qubit state vector needs {size}, more than the {what} of "
+            f"{human_bytes(limit)}{f' ({limit:,} bytes)' if limit >= 1024 else ''}; "
             f"the register is too large to simulate here",
             bytes_needed=need,
         )
