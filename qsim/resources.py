@@ -61,10 +61,13 @@ def check_state_memory(num_qubits: int, itemsize: int = 16, max_memory: int | No
             size += f" ({need:,} bytes as {dtype})"
         else:
             size += f" as {dtype}"
+        total = human_bytes(need * copies)
+        what_needs = (f"a {num_qubits}-qubit state vector needs {size}" if copies == 1 else
+                      f"{copies} state vectors of {num_qubits} qubits ({size} each) need {total}")
         raise SimulationError(
-            f"a {num_qubits}-qubit state vector needs {size}, more than the {what} of "
+            f"{what_needs}, more than the {what} of "
             f"{human_bytes(limit)}{f' ({limit:,} bytes)' if limit >= 1024 else ''}; "
             f"the register is too large to simulate here",
-            bytes_needed=need,
+            bytes_needed=need * copies,
         )
     return need
