@@ -18,6 +18,7 @@ from ..errors import SimulationError
 #: name -> "module:function", imported on first use so that ``import qsim`` stays fast.
 BACKENDS: dict[str, str] = {
     "statevector": "qsim.backends.statevector:apply_gates",
+    "sparse": "qsim.backends.sparse:apply_gates",
 }
 
 BackendFn = Callable[..., np.ndarray]

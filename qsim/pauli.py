@@ -1,0 +1,583 @@
+"""Pauli strings and sums of them (Hamiltonians): parsing, algebra, sparse matrices, expectation
+values and time evolution.
+
+A Pauli string is a label such as ``"ZZI"``: character q acts on qubit q, qubit 0 leftmost, so
+``"ZZI"`` is ``Z⊗Z⊗I`` with Z on qubits 0 and 1. Internally a string is two bit vectors, ``x``
+(X or Y) and ``z`` (Z or Y); with bit masks that put qubit q at bit ``n-1-q``,
+``(P psi)[j] = (-i)^{#Y} (-1)^{popcount(j & zmask)} psi[j XOR xmask]``. That one formula is what
+:meth:`PauliSum.to_sparse` and :meth:`PauliSum.expectation_value` evaluate, vectorised over all
+``2**n`` basis states.
+
+>>> H = PauliSum.from_string("0.5*ZZI + 0.5*IZZ - 1.2*XII")
+>>> H.num_qubits, len(H)
+(3, 3)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import CircuitError, QsimError, SimulationError
+from .statevector import Statevector
+
+
+class PauliError(QsimError, ValueError):
+    """A malformed Pauli string or sum (bad character, mismatched lengths, syntax error)."""
+
+
+_IPOW = np.array([1, 1j, -1, -1j])            # i**k
+_X_OF = {"I": False, "X": True, "Y": True, "Z": False}
+_Z_OF = {"I": False, "X": False, "Y": True, "Z": True}
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[jJ]?)
+  | (?P<label>[A-Za-z]+)
+  | (?P<op>[-+*()])
+  | (?P<bad>\S)
+)""", re.VERBOSE)
+
+
+def _label_bits(label: str, where: str = "") -> tuple[list[bool], list[bool]]:
+    if not isinstance(label, str) or not label:
+        raise PauliError(f"a Pauli label must be a non-empty string of I, X, Y, Z, got "
+                         f"{label!r}{where}")
+    bad = [ch for ch in label if ch not in _X_OF]
+    if bad:
+        raise PauliError(f"unknown Pauli {bad[0]!r} in label {label!r}{where}; use I, X, Y, Z")
+    return [_X_OF[ch] for ch in label], [_Z_OF[ch] for ch in label]
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
+def _format_coeff(c: complex) -> tuple[str, str]:
+    """(sign, magnitude text) such that sign + text parses back to ``c``."""
+    if c.imag == 0:
+        return ("-" if c.real < 0 else "+"), _num(abs(c.real))
+    if c.real == 0:
+        return ("-" if c.imag < 0 else "+"), _num(abs(c.imag)) + "j"
+    im = ("+" if c.imag >= 0 else "-") + _num(abs(c.imag))
+    return "+", f"({_num(c.real)}{im}j)"
+
+
+class PauliSum:
+    """A linear combination ``Σ_t c_t P_t`` of n-qubit Pauli strings.
+
+    Build it from a string (``"0.5*ZZI + 0.5*IZZ - 1.2*XII"``, ``"-1j*XY"``, ``"2 * ZZ"``), from
+    ``(coeff, "XYZ")`` pairs (``("XYZ", coeff)`` also works) or from a ``{"XYZ": coeff}`` dict:
+    ``PauliSum(...)`` accepts any of them. Terms are kept as given; arithmetic results (``+ - *
+    @``, scalars included) merge duplicate strings and drop zero coefficients. ``a * b`` and
+    ``a @ b`` are the operator product (``X * Y == 1j * Z``).
+
+    ``x``/``z``: bool arrays of shape ``(num_terms, num_qubits)``; ``coeffs``: complex
+    ``(num_terms,)``.
+    """
+
+    __slots__ = ("num_qubits", "x", "z", "coeffs")
+    __array_ufunc__ = None  # numpy scalars defer to our reflected operators: np.float64(2) * H
+
+    def __init__(self, terms: Any = None, num_qubits: int | None = None) -> None:
+        if isinstance(terms, PauliSum):
+            src = terms
+        elif isinstance(terms, str):
+            src = PauliSum.from_string(terms, num_qubits)
+        elif isinstance(terms, Mapping):
+            src = PauliSum.from_dict(terms, num_qubits)
+        elif terms is None:
+            if num_qubits is None:
+                raise PauliError("an empty PauliSum needs num_qubits")
+            src = PauliSum.zero(num_qubits)
+        else:
+            src = PauliSum.from_terms(terms, num_qubits)
+        if num_qubits is not None and src.num_qubits != num_qubits:
+            raise PauliError(f"Pauli sum acts on {src.num_qubits} qubit(s), not {num_qubits}")
+        self.num_qubits: int = src.num_qubits
+        self.x: np.ndarray = src.x
+        self.z: np.ndarray = src.z
+        self.coeffs: np.ndarray = src.coeffs
+
+    # --- construction ----------------------------------------------------------------------------
+    @classmethod
+    def _from_arrays(cls, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray) -> PauliSum:
+        out = cls.__new__(cls)
+        out.x = np.asarray(x, dtype=bool)
+        out.z = np.asarray(z, dtype=bool)
+        out.coeffs = np.asarray(coeffs, dtype=np.complex128).ravel()
+        out.num_qubits = int(out.x.shape[1])
+        return out
+
+    @classmethod
+    def zero(cls, num_qubits: int) -> PauliSum:
+        """The zero operator on ``num_qubits`` qubits (no terms)."""
+        if num_qubits < 1:
+            raise PauliError(f"a Pauli sum needs at least one qubit, got {num_qubits}")
+        e = np.zeros((0, num_qubits), dtype=bool)
+        return cls._from_arrays(e, e, np.zeros(0))
+
+    @classmethod
+    def identity(cls, num_qubits: int, coeff: complex = 1.0) -> PauliSum:
+        """``coeff * I⊗…⊗I``."""
+        return cls.from_terms([(coeff, "I" * num_qubits)])
+
+    @classmethod
+    def from_label(cls, label: str, coeff: complex = 1.0) -> PauliSum:
+        """One Pauli string, e.g. ``from_label("XYZ", 0.5)``."""
+        return cls.from_terms([(coeff, label)])
+
+    @classmethod
+    def from_terms(cls, terms: Iterable[Any], num_qubits: int | None = None) -> PauliSum:
+        """From ``(coeff, label)`` (or ``(label, coeff)``) pairs; labels must share a length."""
+        xs: list[list[bool]] = []
+        zs: list[list[bool]] = []
+        cs: list[complex] = []
+        for j, term in enumerate(terms):
+            try:
+                a, b = term
+            except (TypeError, ValueError):
+                raise PauliError(f"term {j} must be a (coeff, label) pair, got {term!r}") from None
+            label, coeff = (a, b) if isinstance(a, str) else (b, a)
+            x, z = _label_bits(label, f" (term {j})")
+            n = num_qubits if num_qubits is not None else (len(xs[0]) if xs else len(x))
+            if len(x) != n:
+                raise PauliError(f"term {j} label {label!r} acts on {len(x)} qubit(s), the sum on "
+                                 f"{n}")
+            try:
+                cs.append(complex(coeff))
+            except (TypeError, ValueError):
+                raise PauliError(f"term {j} coefficient {coeff!r} is not a number") from None
+            xs.append(x)
+            zs.append(z)
+        if not xs:
+            if num_qubits is None:
+                raise PauliError("an empty Pauli sum needs num_qubits")
+            return cls.zero(num_qubits)
+        return cls._from_arrays(np.array(xs), np.array(zs), np.array(cs))
+
+    @classmethod
+    def from_dict(cls, terms: Mapping[str, complex], num_qubits: int | None = None) -> PauliSum:
+        """From ``{"XYZ": coeff, ...}``."""
+        return cls.from_terms(list(terms.items()), num_qubits)
+
+    @classmethod
+    def from_string(cls, text: str, num_qubits: int | None = None) -> PauliSum:
+        """Parse ``"0.5*ZZI + 0.5*IZZ - 1.2*XII"``.
+
+        Grammar: terms joined by ``+``/``-`` (a leading sign, and a sign after the joining one as
+        in ``"XX + -YY"``, are allowed); a term is factors joined
+        by ``*`` (or juxtaposed: ``"0.5 ZZ"``), at most one of them a label of I/X/Y/Z, the others
+        real or imaginary numbers (``2``, ``.5``, ``1e-3``, ``1j``) or a parenthesised complex
+        ``(0.5-1j)``. A term without a label is a multiple of the identity. Whitespace is free.
+        Raises :class:`PauliError` (a ValueError) naming the column.
+        """
+        if not isinstance(text, str):
+            raise PauliError(f"expected a string, got {type(text).__name__}")
+        tokens: list[tuple[str, str, int]] = []
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            if kind is None:
+                continue
+            tokens.append((kind, m.group(kind), m.start(kind) + 1))
+        if not tokens:
+            raise PauliError(f"empty Pauli sum {text!r}")
+
+        def fail(msg: str, col: int) -> PauliError:
+            return PauliError(f"{msg} at column {col} of {text!r}")
+
+        terms: list[tuple[complex, str | None, int]] = []
+        pos = 0
+        while pos < len(tokens):
+            sign = 1.0
+            # a binary sign between terms, then optionally a unary one: "XX + -YY"
+            for _ in range(2 if terms else 1):
+                if pos < len(tokens) and tokens[pos][0] == "op" and tokens[pos][1] in "+-":
+                    sign *= -1.0 if tokens[pos][1] == "-" else 1.0
+                    pos += 1
+            coeff: complex = sign
+            label: str | None = None
+            label_col = 0
+            need_factor = True
+            while pos < len(tokens):
+                kind, val, col = tokens[pos]
+                if kind == "op" and val == "*":
+                    if need_factor:
+                        raise fail("unexpected '*'", col)
+                    need_factor = True
+                    pos += 1
+                    continue
+                if kind == "op" and val in "+-":
+                    break
+                if kind == "num":
+                    coeff *= complex(val.replace("J", "j"))
+                elif kind == "label":
+                    if label is not None:
+                        raise fail(f"second Pauli label {val!r} in one term (multiply sums with "
+                                   "'*' on PauliSum objects instead)", col)
+                    _label_bits(val, f" at column {col} of {text!r}")
+                    label, label_col = val, col
+                elif kind == "op" and val == "(":
+                    close = next((j for j in range(pos + 1, len(tokens))
+                                  if tokens[j][1] in "()"), None)
+                    if close is None or tokens[close][1] != ")":
+                        raise fail("unclosed '('", col)
+                    inner = "".join(t[1] for t in tokens[pos + 1:close])
+                    try:
+                        coeff *= complex(inner.replace("J", "j"))
+                    except ValueError:
+                        raise fail(f"({inner}) is not a complex number", col) from None
+                    pos = close
+                elif kind == "op" and val == ")":
+                    raise fail("unmatched ')'", col)
+                else:
+                    raise fail(f"unexpected character {val!r}", col)
+                need_factor = False
+                pos += 1
+            if need_factor:
+                where = tokens[pos][2] if pos < len(tokens) else len(text) + 1
+                raise fail("expected a coefficient or a Pauli label", where)
+            terms.append((coeff, label, label_col))
+
+        labels = [(lab, col) for _, lab, col in terms if lab is not None]
+        n = num_qubits if num_qubits is not None else (len(labels[0][0]) if labels else None)
+        if n is None:
+            raise PauliError(f"cannot tell the number of qubits of {text!r}: no Pauli label "
+                             "(pass num_qubits)")
+        for lab, col in labels:
+            if len(lab) != n:
+                raise fail(f"label {lab!r} acts on {len(lab)} qubit(s), the sum on {n}", col)
+        return cls.from_terms([(c, lab if lab is not None else "I" * n) for c, lab, _ in terms],
+                              n)
+
+    # --- inspection ------------------------------------------------------------------------------
+    @property
+    def num_terms(self) -> int:
+        return int(self.coeffs.size)
+
+    def __len__(self) -> int:
+        return self.num_terms
+
+    @property
+    def labels(self) -> list[str]:
+        """The Pauli strings, e.g. ``["ZZI", "IZZ"]`` (qubit 0 leftmost)."""
+        code = self.x.astype(np.int8) + 2 * self.z.astype(np.int8)   # I=0, X=1, Z=2, Y=3
+        chars = np.array(list("IXZY"))[code]
+        return ["".join(row) for row in chars]
+
+    def __iter__(self) -> Iterator[tuple[complex, str]]:
+        """Yield ``(coeff, label)`` pairs in order."""
+        return iter(zip([complex(c) for c in self.coeffs], self.labels))
+
+    def to_dict(self) -> dict[str, complex]:
+        """``{label: coeff}`` with duplicate strings merged (zero terms dropped)."""
+        s = self.simplify()
+        return dict(zip(s.labels, (complex(c) for c in s.coeffs)))
+
+    def __str__(self) -> str:
+        if not self.num_terms:
+            return "0*" + "I" * self.num_qubits
+        parts = []
+        for j, (c, label) in enumerate(self):
+            sign, mag = _format_coeff(c)
+            body = label if mag == "1" else f"{mag}*{label}"
+            if j == 0:
+                parts.append(("-" if sign == "-" else "") + body)
+            else:
+                parts.append(f" {sign} {body}")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        if self.num_terms <= 12:
+            return f"PauliSum({str(self)!r})"
+        return f"PauliSum({self.num_terms} terms on {self.num_qubits} qubits)"
+
+    # --- algebra ---------------------------------------------------------------------------------
+    def simplify(self, atol: float = 0.0) -> PauliSum:
+        """Merge duplicate strings (first appearance keeps its place) and drop terms with
+        ``|coeff| <= atol`` (exact zeros when ``atol == 0``)."""
+        if not self.num_terms:
+            return self
+        key = np.concatenate([self.x, self.z], axis=1)
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        c = (np.bincount(inv, weights=self.coeffs.real, minlength=first.size)
+             + 1j * np.bincount(inv, weights=self.coeffs.imag, minlength=first.size))
+        order = np.argsort(first, kind="stable")
+        rows, c = first[order], c[order]
+        keep = np.abs(c) > atol
+        return PauliSum._from_arrays(self.x[rows[keep]], self.z[rows[keep]], c[keep])
+
+    def _coerce(self, other: Any) -> PauliSum | None:
+        if isinstance(other, PauliSum):
+            if other.num_qubits != self.num_qubits:
+                raise PauliError(f"cannot combine Pauli sums on {self.num_qubits} and "
+                                 f"{other.num_qubits} qubits")
+            return other
+        if isinstance(other, (int, float, complex, np.number)):
+            return PauliSum.identity(self.num_qubits, complex(other))
+        return None
+
+    def __add__(self, other: Any) -> PauliSum:
+        o = self._coerce(other)
+        if o is None:
+            return NotImplemented
+        return PauliSum._from_arrays(np.concatenate([self.x, o.x]), np.concatenate([self.z, o.z]),
+                                     np.concatenate([self.coeffs, o.coeffs])).simplify()
+
+    __radd__ = __add__
+
+    def __neg__(self) -> PauliSum:
+        return PauliSum._from_arrays(self.x, self.z, -self.coeffs)
+
+    def __sub__(self, other: Any) -> PauliSum:
+        o = self._coerce(other)
+        return NotImplemented if o is None else self + (-o)
+
+    def __rsub__(self, other: Any) -> PauliSum:
+        o = self._coerce(other)
+        return NotImplemented if o is None else o + (-self)
+
+    def compose(self, other: PauliSum) -> PauliSum:
+        """The operator product ``self · other`` (``self`` applied last), duplicates merged."""
+        o = self._coerce(other)
+        if o is None:
+            raise PauliError(f"cannot multiply a PauliSum by {type(other).__name__}")
+        x1, z1 = self.x[:, None, :], self.z[:, None, :]
+        x2, z2 = o.x[None, :, :], o.z[None, :, :]
+        x3, z3 = x1 ^ x2, z1 ^ z2
+        # Y = iXZ: P = i^{|x&z|} X^x Z^z, and Z^a X^b = (-1)^{a·b} X^b Z^a.
+        e = ((self.x & self.z).sum(-1)[:, None] + (o.x & o.z).sum(-1)[None, :]
+             + 2 * (z1 & x2).sum(-1) - (x3 & z3).sum(-1)) % 4
+        c = self.coeffs[:, None] * o.coeffs[None, :] * _IPOW[e]
+        n = self.num_qubits
+        return PauliSum._from_arrays(x3.reshape(-1, n), z3.reshape(-1, n), c.ravel()).simplify()
+
+    def __mul__(self, other: Any) -> PauliSum:
+        if isinstance(other, PauliSum):
+            return self.compose(other)
+        if isinstance(other, (int, float, complex, np.number)):
+            return PauliSum._from_arrays(self.x, self.z, self.coeffs * complex(other)).simplify()
+        return NotImplemented
+
+    def __rmul__(self, other: Any) -> PauliSum:
+        if isinstance(other, (int, float, complex, np.number)):
+            return self * other
+        return NotImplemented
+
+    def __matmul__(self, other: Any) -> PauliSum:
+        if isinstance(other, PauliSum):
+            return self.compose(other)
+        return NotImplemented
+
+    def __truediv__(self, other: Any) -> PauliSum:
+        if isinstance(other, (int, float, complex, np.number)):
+            return self * (1 / complex(other))
+        return NotImplemented
+
+    def __pow__(self, k: int) -> PauliSum:
+        if not isinstance(k, (int, np.integer)) or k < 0:
+            return NotImplemented
+        result, base = PauliSum.identity(self.num_qubits), self
+        while k:
+            if k & 1:
+                result = result @ base
+            base, k = base @ base, k >> 1
+        return result
+
+    def adjoint(self) -> PauliSum:
+        """The Hermitian conjugate (Pauli strings are Hermitian: coefficients conjugated)."""
+        return PauliSum._from_arrays(self.x, self.z, self.coeffs.conj())
+
+    def is_hermitian(self, atol: float = 1e-12) -> bool:
+        """True when every merged coefficient is real to ``atol`` (the strings are a basis)."""
+        return bool(np.all(np.abs(self.simplify().coeffs.imag) <= atol))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal as operators, to 1e-12 per merged coefficient."""
+        if not isinstance(other, PauliSum):
+            return NotImplemented
+        if other.num_qubits != self.num_qubits:
+            return False
+        return (self - other).simplify(atol=1e-12).num_terms == 0
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # --- numerics --------------------------------------------------------------------------------
+    def _phase_masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Merged terms as int64 arrays (xmask, zmask) and complex ``a = coeff·(-i)^{#Y}``, so that
+        ``(c·P psi)[j] = a (-1)^{popcount(j & zmask)} psi[j ^ xmask]``; qubit q is bit n-1-q."""
+        n = self.num_qubits
+        if n > 62:
+            raise SimulationError(f"a {n}-qubit Pauli sum has no matrix or state vector that fits "
+                                  "in memory", bytes_needed=16 << n)
+        s = self.simplify()
+        w = np.int64(1) << np.arange(n - 1, -1, -1, dtype=np.int64)
+        xm = (s.x.astype(np.int64) * w).sum(axis=1)
+        zm = (s.z.astype(np.int64) * w).sum(axis=1)
+        ny = (s.x & s.z).sum(axis=1)
+        return xm, zm, s.coeffs * _IPOW[(-ny) % 4]
+
+    def to_sparse(self, dtype: Any = np.complex128, *,
+                  max_memory: int | None = None) -> sp.csr_matrix:
+        """The ``2**n x 2**n`` matrix as canonical CSR, built from the X/Z bit masks.
+
+        Terms are grouped by X mask; a group contributes, in every row j, one entry at column
+        ``j ^ xmask`` with value ``Σ a_t (-1)^{popcount(j & zmask_t)}`` (a Walsh–Hadamard transform
+        when the group is large). nnz ≤ ``2**n`` × (number of distinct X masks); cancelled entries
+        are removed. SimulationError if it would not fit in ``max_memory`` (default: available).
+        """
+        from .backends.sparse import _check_memory, _index_dtype
+
+        n = self.num_qubits
+        xm, zm, a = self._phase_masks()
+        big_n = 1 << n
+        groups, inv = np.unique(xm, return_inverse=True)
+        g = groups.size
+        nnz = big_n * g
+        idx = _index_dtype(n, nnz)
+        need = nnz * (np.dtype(dtype).itemsize + np.dtype(idx).itemsize) + (big_n + 1) * 8
+        _check_memory(need, max_memory,
+                      f"the {n}-qubit matrix of a {g}-X-mask Pauli sum ({nnz:,} entries)")
+        if g == 0:
+            return sp.csr_matrix((big_n, big_n), dtype=dtype)
+        rows: np.ndarray = np.arange(big_n, dtype=idx)
+        cols: np.ndarray = np.empty((big_n, g), dtype=idx)
+        data = np.empty((big_n, g), dtype=dtype)
+        for j, xmask in enumerate(groups):
+            mine = inv.ravel() == j
+            np.bitwise_xor(rows, idx(xmask), out=cols[:, j])
+            data[:, j] = _walsh_values(zm[mine], a[mine], n)
+        indptr: np.ndarray = np.arange(0, nnz + 1, g, dtype=idx)
+        out = sp.csr_matrix((data.ravel(), cols.ravel(), indptr), shape=(big_n, big_n),
+                            copy=False)
+        if g > 1:
+            out.has_sorted_indices = False
+            out.sort_indices()
+        if not np.all(out.data):
+            out.eliminate_zeros()
+        return out
+
+    def expectation_value(self, state: Statevector | np.ndarray, *,
+                          method: str = "masks") -> float | complex:
+        """``<psi|H|psi>`` (``psi`` need not be normalised); a float when H is Hermitian.
+
+        ``method="masks"`` (default) never builds H: per X mask, ``w_j = conj(psi_j) psi_{j^x}``
+        is summed with the signs ``(-1)^{popcount(j & zmask)}``. ``method="sparse"`` uses
+        :meth:`to_sparse`.
+        """
+        data = state.data if isinstance(state, Statevector) else np.asarray(state).ravel()
+        if data.size != 1 << self.num_qubits:
+            raise CircuitError(f"state of length {data.size} does not match a "
+                               f"{self.num_qubits}-qubit operator")
+        psi = data.astype(np.complex128, copy=False)
+        if method == "sparse":
+            val = complex(np.vdot(psi, self.to_sparse() @ psi))
+        elif method == "masks":
+            n = self.num_qubits
+            xm, zm, a = self._phase_masks()
+            val = 0j
+            for xmask in np.unique(xm):
+                mine = xm == xmask
+                w = np.conj(psi) * _xor_permuted(psi, int(xmask), n)
+                val += complex(np.dot(a[mine], _walsh_sums(w, zm[mine], n)))
+        else:
+            raise ValueError(f"method must be 'masks' or 'sparse', got {method!r}")
+        return float(val.real) if self.is_hermitian() else val
+
+
+# --- Walsh–Hadamard helpers (all vectorised over the 2**n basis states) ------------------------
+def _fwht(v: np.ndarray) -> np.ndarray:
+    """In-place unnormalised Walsh–Hadamard transform: ``v[z] <- Σ_j v[j] (-1)^{|j & z|}``."""
+    h = 1
+    while h < v.size:
+        w = v.reshape(-1, 2, h)
+        a, b = w[:, 0, :], w[:, 1, :]
+        a += b
+        b *= -2
+        b += a
+        h *= 2
+    return v
+
+
+def _sign_vector(zmask: int, n: int) -> np.ndarray:
+    """``(-1)^{popcount(j & zmask)}`` for j = 0..2**n-1, as the Kronecker product of [1, ±1]."""
+    v = np.ones(1)
+    for bit in range(n):                      # bit 0 (qubit n-1) is the last factor
+        v = np.concatenate([v, -v] if (zmask >> bit) & 1 else [v, v])
+    return v
+
+
+def _walsh_values(zmasks: np.ndarray, a: np.ndarray, n: int) -> np.ndarray:
+    """``f[j] = Σ_t a_t (-1)^{popcount(j & zmasks_t)}`` for all j (length 2**n, complex)."""
+    if zmasks.size == 1 and zmasks[0] == 0:
+        return np.full(1 << n, a[0])
+    if zmasks.size > n:                       # one transform beats one pass per term
+        real = bool(np.all(a.imag == 0))
+        v = np.zeros(1 << n, dtype=np.float64 if real else np.complex128)
+        v[zmasks] = a.real if real else a
+        return _fwht(v)
+    out = np.zeros(1 << n, dtype=np.complex128)
+    for zmask, coeff in zip(zmasks, a):
+        out += coeff * _sign_vector(int(zmask), n)
+    return out
+
+
+def _walsh_sums(w: np.ndarray, zmasks: np.ndarray, n: int) -> np.ndarray:
+    """``s_t = Σ_j w[j] (-1)^{popcount(j & zmasks_t)}`` for each mask."""
+    if zmasks.size > n:
+        return _fwht(w.astype(np.complex128, copy=True))[zmasks]
+    out = np.empty(zmasks.size, dtype=np.complex128)
+    for t, zmask in enumerate(zmasks):
+        v = w
+        for q in range(n):                    # halve along qubit q (the most significant bit)
+            v = v.reshape(2, -1)
+            v = v[0] - v[1] if (int(zmask) >> (n - 1 - q)) & 1 else v[0] + v[1]
+        out[t] = v[0]
+    return out
+
+
+def _xor_permuted(psi: np.ndarray, xmask: int, n: int) -> np.ndarray:
+    """``psi[j ^ xmask]`` for all j, as a view: runs of flipped bits are reversed axes."""
+    if xmask == 0:
+        return psi
+    sizes: list[int] = []
+    flips: list[bool] = []
+    for q in range(n):
+        f = bool((xmask >> (n - 1 - q)) & 1)
+        if flips and flips[-1] == f:
+            sizes[-1] *= 2
+        else:
+            sizes.append(2)
+            flips.append(f)
+    view = psi.reshape(sizes)[tuple(slice(None, None, -1) if f else slice(None) for f in flips)]
+    return view.reshape(-1)
+
+
+# --- time evolution ----------------------------------------------------------------------------
+def evolve(state: Statevector | np.ndarray, hamiltonian: Any, t: float) -> Statevector:
+    """``exp(-i H t)|psi>`` by ``scipy.sparse.linalg.expm_multiply`` (H never exponentiated).
+
+    ``hamiltonian``: a :class:`PauliSum`, a scipy.sparse matrix or a dense array (``2**n``
+    square). Returns a new :class:`~qsim.Statevector` (complex128).
+
+    ``evolve(Statevector.from_label("0"), PauliSum("X"), np.pi / 2)`` is ``-i|1>``.
+    """
+    from scipy.sparse.linalg import expm_multiply
+
+    data = state.data if isinstance(state, Statevector) else np.asarray(state).ravel()
+    psi = np.array(data, dtype=np.complex128, copy=True)
+    if isinstance(hamiltonian, PauliSum):
+        h = hamiltonian.to_sparse()
+    elif sp.issparse(hamiltonian):
+        h = sp.csr_matrix(hamiltonian, dtype=np.complex128)
+    else:
+        h = sp.csr_matrix(np.asarray(hamiltonian, dtype=np.complex128))
+    if h.shape != (psi.size, psi.size):
+        raise CircuitError(f"Hamiltonian of shape {h.shape} does not act on a state of length "
+                           f"{psi.size}")
+    if t == 0:
+        return Statevector(psi)
+    return Statevector(expm_multiply((-1j * t) * h, psi))
