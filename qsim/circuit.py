@@ -29,7 +29,7 @@ def evaluate_param(p: Any, env: Mapping[str, float]) -> float:
     return float(p.evaluate(env))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Instruction:
     """One operation: a gate (library or defined), ``unitary``, ``measure``, ``reset`` or ``barrier``.
 
@@ -240,7 +240,7 @@ class Circuit:
         reg, value = condition
         size = len(self.creg_indices(reg))
         value = int(value)
-        if not 0 <= value < 2**size:
+        if value < 0 or value.bit_length() > size:
             raise CircuitError(f"condition value {value} does not fit register {reg!r} of "
                                f"{size} bit(s)")
         return reg, value
@@ -399,8 +399,12 @@ class Circuit:
             raise CircuitError(f"gate {ins.name!r} is opaque: it has no definition to simulate")
         env = dict(zip(d.params, ins.params))
         for op in d.body:
-            sub = Instruction(op.name, tuple(ins.qubits[i] for i in op.qubits),
-                              tuple(evaluate_param(p, env) for p in op.params),
+            try:
+                params = tuple(evaluate_param(p, env) for p in op.params)
+            except (ArithmeticError, ValueError) as exc:
+                raise CircuitError(f"gate {ins.name!r}: cannot evaluate the parameters of "
+                                   f"{op.name!r} with {ins.name}{ins.params}: {exc}") from None
+            sub = Instruction(op.name, tuple(ins.qubits[i] for i in op.qubits), params,
                               condition=ins.condition)
             yield from self._expand_in(sub, depth + 1)
 
