@@ -1,0 +1,204 @@
+"""Text diagrams of circuits: one wire per qubit, gates grouped in moments.
+
+A moment is a column of operations whose qubit spans do not overlap; each operation goes into the
+earliest moment after everything it depends on (its qubits, the qubits its vertical line crosses,
+the classical bits it writes or reads in a condition). Multi-qubit gates are joined by a vertical
+line; controls are ``●``; measurements show the classical bit they write (``M→c[0]``); conditions
+are appended to the gate (``X if c==1``); barriers are ``░``; resets ``|0>``. Wide diagrams wrap
+into pages of at most ``width`` characters, marked ``»`` / ``«``.
+
+>>> from qsim import Circuit
+>>> print(Circuit(2).h(0).cx(0, 1).draw())
+q[0]: ─H──●──
+          │
+q[1]: ────X──
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .circuit import Circuit, Instruction
+
+# Library gates drawn as controls (●) on their first num_controls qubits and this label on the rest.
+_CONTROLLED_TARGET = {
+    "CX": "X", "cx": "X", "cy": "Y", "ch": "H", "cs": "S", "csdg": "S†", "csx": "√X",
+    "cp": "P", "cu1": "U1", "crx": "Rx", "cry": "Ry", "crz": "Rz", "cu3": "U3", "cu": "U",
+    "ccx": "X", "cswap": "×", "c3x": "X", "c3sqrtx": "√X", "c4x": "X",
+}
+# Gates symmetric in their qubits: the same symbol on every wire.
+_SYMMETRIC = {"cz": "●", "ccz": "●", "swap": "×", "iswap": "iSwap", "rxx": "Rxx", "ryy": "Ryy",
+              "rzz": "Rzz"}
+_NAMES = {
+    "U": "U", "u3": "U3", "u": "U", "u2": "U2", "u1": "U1", "p": "P", "u0": "U0", "id": "I",
+    "x": "X", "y": "Y", "z": "Z", "h": "H", "s": "S", "sdg": "S†", "t": "T", "tdg": "T†",
+    "sx": "√X", "sxdg": "√X†", "rx": "Rx", "ry": "Ry", "rz": "Rz", "r": "R", "dcx": "DCX",
+    "rzx": "Rzx", "ecr": "ECR", "rccx": "RCCX", "rc3x": "RC3X",
+}
+# ASCII fallback, applied to labels before layout so that widths stay right.
+_ASCII = str.maketrans({"─": "-", "│": "|", "┼": "+", "●": "*", "░": "#", "×": "x", "√": "s",
+                        "†": "dg", "→": "->", "π": "pi", "»": ">", "«": "<"})
+
+
+def format_angle(x: float) -> str:
+    """A parameter in compact form: multiples of π with small denominators as ``3π/4``, ``-π/2``,
+    ``2π``; anything else with 4 significant digits (``0.3``)."""
+    if abs(x) < 1e-12:
+        return "0"
+    r = x / math.pi
+    frac = Fraction(r).limit_denominator(64)
+    if abs(float(frac) - r) < 1e-9:
+        num, den = frac.numerator, frac.denominator
+        coeff = {1: "", -1: "-"}.get(num, str(num))
+        return f"{coeff}π" + (f"/{den}" if den != 1 else "")
+    return f"{x:.4g}"
+
+
+def _with_params(label: str, params: tuple[float, ...]) -> str:
+    if not params:
+        return label
+    return f"{label}({','.join(format_angle(p) for p in params)})"
+
+
+def _bit_name(circuit: Circuit, bit: int) -> str:
+    off = 0
+    for name, size in circuit.cregs:
+        if bit < off + size:
+            return f"{name}[{bit - off}]"
+        off += size
+    return f"c{bit}"
+
+
+def instruction_labels(circuit: Circuit, ins: Instruction) -> list[str]:
+    """The symbol drawn on each of ``ins.qubits`` (same order)."""
+    n = len(ins.qubits)
+    if ins.name == "barrier":
+        labels = ["░"] * n
+    elif ins.name == "measure":
+        labels = [f"M→{_bit_name(circuit, ins.clbits[0])}"]
+    elif ins.name == "reset":
+        labels = ["|0>"]
+    elif ins.name in circuit.definitions or ins.name == "unitary" or (
+            ins.name not in _CONTROLLED_TARGET and ins.name not in _SYMMETRIC):
+        if ins.name == "unitary":
+            base = ins.label or "Unitary"
+        elif ins.name in circuit.definitions:
+            base = ins.name
+        else:
+            base = _NAMES.get(ins.name, ins.name)
+        # Order matters for these gates: the first qubit carries the name, the others #2, #3, ...
+        labels = [_with_params(base, ins.params)] + [f"#{k + 1}" for k in range(1, n)]
+    elif ins.name in _SYMMETRIC:
+        labels = [_with_params(_SYMMETRIC[ins.name], ins.params)] * n
+    else:
+        from .gates import GATES
+
+        k = GATES[ins.name].num_controls
+        target = _with_params(_CONTROLLED_TARGET[ins.name], ins.params)
+        labels = ["●"] * k + [target] * (n - k)
+    if ins.condition is not None:
+        labels[-1] += f" if {ins.condition[0]}=={ins.condition[1]}"
+    return labels
+
+
+@dataclass
+class _Placed:
+    lo: int
+    hi: int
+    labels: dict[int, str]
+    barrier: bool
+
+
+def moments(circuit: Circuit) -> list[list[Instruction]]:
+    """The circuit's instructions grouped into moments (see the module docstring)."""
+    return [[p[0] for p in m] for m in _layout(circuit)]
+
+
+def _layout(circuit: Circuit, ascii: bool = False) -> list[list[tuple[Instruction, _Placed]]]:
+    nq = circuit.num_qubits
+    level = [0] * (nq + circuit.num_clbits)
+    out: list[list[tuple[Instruction, _Placed]]] = []
+    for ins in circuit.instructions:
+        if not ins.qubits:
+            continue
+        lo, hi = min(ins.qubits), max(ins.qubits)
+        wires = list(range(lo, hi + 1)) + [nq + b for b in ins.clbits]
+        if ins.condition is not None:
+            wires += [nq + b for b in circuit.creg_indices(ins.condition[0])]
+        m = max(level[w] for w in wires)
+        for w in wires:
+            level[w] = m + 1
+        if m == len(out):
+            out.append([])
+        labels = instruction_labels(circuit, ins)
+        if ascii:
+            labels = [s.translate(_ASCII) for s in labels]
+        out[m].append((ins, _Placed(lo, hi, dict(zip(ins.qubits, labels)), ins.name == "barrier")))
+    return out
+
+
+def _render_moment(placed: list[_Placed], nq: int) -> tuple[list[str], list[str]]:
+    """Cells for one moment: qubit rows (nq) and gap rows between consecutive qubits (nq - 1)."""
+    w = max([len(s) for p in placed for s in p.labels.values()] + [1])
+    mid = (w - 1) // 2
+    rows = ["─" * w] * nq
+    gaps = [" " * w] * max(nq - 1, 0)
+    for p in placed:
+        vchar = "░" if p.barrier else "│"
+        for q in range(p.lo, p.hi + 1):
+            s = p.labels.get(q)
+            if s is not None:
+                left = (w - len(s)) // 2
+                rows[q] = "─" * left + s + "─" * (w - left - len(s))
+            else:
+                cross = "░" if p.barrier else "┼"
+                rows[q] = "─" * mid + cross + "─" * (w - mid - 1)
+            if q < p.hi:
+                gaps[q] = " " * mid + vchar + " " * (w - mid - 1)
+    return rows, gaps
+
+
+def draw_text(circuit: Circuit, width: int | None = 80, *, ascii: bool = False) -> str:
+    """A text diagram of ``circuit``, one wire per qubit (qubit 0 on top), wrapped to ``width``
+    characters per line (``None`` or 0: no wrapping). ``ascii=True`` uses only ASCII characters.
+
+    Trailing spaces are stripped; the result has no final newline.
+    """
+    nq = circuit.num_qubits
+    if nq == 0:
+        text = f"(empty circuit: 0 qubits, {len(circuit.instructions)} instructions)"
+        return text.translate(_ASCII) if ascii else text
+    names = [f"{r}[{i}]" for r, size in circuit.qregs for i in range(size)]
+    pad = max(len(s) for s in names)
+    prefix = [s.ljust(pad) + ": " for s in names]
+    blank = " " * len(prefix[0])
+    cols = [_render_moment([p for _, p in m], nq) for m in _layout(circuit, ascii)]
+
+    # Greedy page breaking: each column costs its width + 2 (one wire char each side).
+    limit = width if width and width > 0 else None
+    pages: list[list[tuple[list[str], list[str]]]] = [[]]
+    used = len(blank) + 2  # prefix, continuation mark and the closing wire char
+    for col in cols:
+        cost = len(col[0][0]) + 2
+        if limit is not None and pages[-1] and used + cost > limit:
+            pages.append([])
+            used = len(blank) + 2
+        pages[-1].append(col)
+        used += cost
+
+    blocks = []
+    for k, page in enumerate(pages):
+        first, last = k == 0, k == len(pages) - 1
+        lines = []
+        for q in range(nq):
+            row = prefix[q] + ("" if first else "«") + "".join(
+                "─" + c[0][q] + "─" for c in page) + "─" + ("" if last else "»")
+            lines.append(row)
+            if q < nq - 1:
+                gap = blank + ("" if first else " ") + "".join(" " + c[1][q] + " " for c in page)
+                lines.append(gap.rstrip())
+        blocks.append("\n".join(lines))
+    text = "\n\n".join(blocks)
+    return text.translate(_ASCII) if ascii else text

@@ -1,0 +1,612 @@
+"""The ``qsim`` command line, through click's CliRunner and as a real subprocess.
+
+Expected values come from hand reasoning: a Bell pair gives only 00 and 11, each about half of
+the shots; X on qubit 1 of 3 gives exactly "010"; H on one qubit gives amplitudes 1/sqrt(2).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import qsim
+from qsim import cli as cli_mod
+from qsim.cli import cli, parse_size, progress
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+INVALID = SHARED / "qasm" / "invalid"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
+BELL = HEADER + "qreg q[2];\ncreg c[2];\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;\n"
+X1 = HEADER + "qreg q[3];\ncreg c[3];\nx q[1];\nmeasure q -> c;\n"
+H0_NO_MEASURE = HEADER + "qreg q[2];\nh q[0];\n"
+TWO_REGS = HEADER + "qreg q[3];\ncreg c[2];\ncreg d[1];\nx q[0];\nx q[2];\n" \
+    "measure q[0] -> c[0];\nmeasure q[1] -> c[1];\nmeasure q[2] -> d[0];\n"
+SEVEN = HEADER + "// seven qubits\nqreg a[3];\nqreg b[4];\ncreg c[7];\nh a[0];\n"
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # noqa: ANN201
+    def _write(text: str, name: str = "circ.qasm") -> str:
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        return str(p)
+
+    return _write
+
+
+def invoke(args: list[str], input: str | bytes | None = None, env: dict | None = None):  # noqa: ANN201
+    return CliRunner().invoke(cli, args, input=input, env=env)
+
+
+ROW = re.compile(r"^(.*?)\s+(\d+)\s+(\d+\.\d{4})(?:\s+\S+)?$")
+
+
+def table_counts(stdout: str) -> dict[str, int]:
+    """Counts read back from the text table (rows between the header and the summary line)."""
+    lines = stdout.strip("\n").split("\n")
+    assert lines[0].split() == ["outcome", "count", "probability"]
+    out = {}
+    for line in lines[1:]:
+        m = ROW.match(line)
+        if m is None:          # the summary line ends the table
+            assert "shots" in line
+            break
+        out[m.group(1)] = int(m.group(2))
+    return out
+
+
+# --- qsim run: counts -----------------------------------------------------------------------------
+def test_bell_counts_text(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL), "--shots", "2000", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    counts = table_counts(r.stdout)
+    assert set(counts) == {"00", "11"} and sum(counts.values()) == 2000
+    assert abs(counts["00"] - 1000) < 4 * math.sqrt(2000 * 0.25)
+    # same seed, same counts (the Python API agrees with the command line)
+    expected = qsim.run(qsim.load_qasm(write(BELL)), 2000, seed=1).counts
+    assert counts == expected
+    again = invoke(["run", write(BELL), "--shots", "2000", "--seed", "1"]).stdout
+    assert again.split("\n")[:3] == r.stdout.split("\n")[:3]   # all but the timing line
+
+
+def test_text_table_layout(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL), "--shots", "2000", "--seed", "1"])
+    lines = r.stdout.strip().split("\n")
+    rows = [line.split() for line in lines[1:3]]
+    # sorted by count, probability = count / shots, bar length proportional to the count
+    assert int(rows[0][1]) >= int(rows[1][1])
+    for row in rows:
+        assert float(row[2]) == pytest.approx(int(row[1]) / 2000, abs=5e-5)
+    assert len(rows[0][3]) == cli_mod.BAR_WIDTH
+    summary = lines[3]
+    for part in ("2 qubits", "2 gates", "2000 shots", "seed 1", "backend statevector", " s"):
+        assert part in summary
+    assert len(lines) == 4
+
+
+def test_x_on_qubit_1_gives_exactly_010(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(X1), "--shots", "500"])
+    assert r.exit_code == 0
+    assert table_counts(r.stdout) == {"010": 500}
+
+
+def test_bit_order_little_and_registers(write) -> None:  # noqa: ANN001
+    # x q[0], x q[2]: c = (c[0], c[1]) = (1, 0), d = (d[0]) = (1).
+    big = json.loads(invoke(["run", write(TWO_REGS), "--format", "json", "--shots", "8"]).stdout)
+    assert big["counts"] == {"10 1": 8}
+    little = json.loads(invoke(["run", write(TWO_REGS), "--format", "json", "--shots", "8",
+                                "--bit-order", "little"]).stdout)
+    assert little["counts"] == {"1 01": 8} and little["bit_order"] == "little"
+    assert big["registers"] == [{"name": "c", "size": 2}, {"name": "d", "size": 1}]
+    assert table_counts(invoke(["run", write(TWO_REGS), "--shots", "8"]).stdout) == {"10 1": 8}
+
+
+@pytest.mark.parametrize("backend", sorted(qsim.backends.BACKENDS))
+def test_every_registered_backend_agrees(write, backend: str) -> None:  # noqa: ANN001
+    # Sampling depends only on the final distribution and the seed, so every backend must give
+    # the statevector backend's counts for the same seed.
+    text = HEADER + "qreg q[3];\ncreg c[3];\nh q[0];\ncx q[0], q[1];\nry(0.7) q[2];\n" \
+        "measure q -> c;\n"
+    args = ["run", write(text), "--format", "json", "--seed", "11", "--shots", "500"]
+    got = json.loads(invoke(args + ["--backend", backend]).stdout)
+    ref = json.loads(invoke(args + ["--backend", "statevector"]).stdout)
+    assert got["backend"] == backend and got["counts"] == ref["counts"]
+    assert {k[:2] for k in got["counts"]} <= {"00", "11"}
+
+
+def test_json_schema(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL), "--format", "json", "--shots", "100", "--seed", "7"])
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert set(data) == {"counts", "shots", "seed", "backend", "precision", "qubits", "clbits",
+                         "registers", "bit_order", "implicit_measurement", "gates", "file",
+                         "time_s"}
+    assert data["shots"] == 100 and data["seed"] == 7 and data["backend"] == "statevector"
+    assert data["qubits"] == 2 and data["clbits"] == 2 and data["gates"] == 2
+    assert data["bit_order"] == "big" and data["implicit_measurement"] is False
+    assert data["precision"] == "double" and isinstance(data["time_s"], float)
+    assert set(data["counts"]) <= {"00", "11"} and sum(data["counts"].values()) == 100
+    with_state = json.loads(invoke(["run", write(BELL), "--format", "json", "--statevector",
+                                    "--probabilities", "--memory", "--shots", "5"]).stdout)
+    assert set(with_state) - set(data) == {"statevector", "probabilities", "memory",
+                                           "state_threshold"}
+    s = 1 / math.sqrt(2)
+    assert with_state["statevector"] == {"00": [pytest.approx(s), 0.0],
+                                         "11": [pytest.approx(s), 0.0]}
+    assert with_state["probabilities"] == {"00": pytest.approx(0.5), "11": pytest.approx(0.5)}
+    assert len(with_state["memory"]) == 5
+
+
+def test_seed_drawn_when_absent_and_reported(write) -> None:  # noqa: ANN001
+    data = json.loads(invoke(["run", write(BELL), "--format", "json"]).stdout)
+    assert isinstance(data["seed"], int) and data["shots"] == 1024
+    again = json.loads(invoke(["run", write(BELL), "--format", "json", "--seed",
+                               str(data["seed"])]).stdout)
+    assert again["counts"] == data["counts"]
+
+
+def test_csv_output(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL), "--format", "csv", "--shots", "300", "--seed", "3"])
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    assert rows[0] == ["outcome", "count", "probability"]
+    counts = {k: int(c) for k, c, _ in rows[1:]}
+    assert counts == qsim.run(qsim.load_qasm(write(BELL)), 300, seed=3).counts
+    assert all(float(p) == pytest.approx(int(c) / 300) for _, c, p in rows[1:])
+
+
+def test_output_file_matches_stdout(write, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "counts.json"
+    args = ["run", write(BELL), "--format", "json", "--seed", "4"]
+    r = invoke(args + ["-o", str(out)])
+    assert r.exit_code == 0 and r.stdout == ""
+    a = json.loads(out.read_text())
+    b = json.loads(invoke(args).stdout)
+    a.pop("time_s"), b.pop("time_s")
+    assert a == b
+
+
+def test_precision_single(write) -> None:  # noqa: ANN001
+    data = json.loads(invoke(["run", write(X1), "--format", "json", "--precision", "single"]).stdout)
+    assert data["precision"] == "single" and data["counts"] == {"010": 1024}
+
+
+def test_implicit_measurement_note(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(H0_NO_MEASURE), "--shots", "400", "--seed", "2"])
+    assert r.exit_code == 0
+    assert len(r.stderr.strip().split("\n")) == 1 and "no measurements" in r.stderr
+    counts = table_counts(r.stdout)
+    assert set(counts) == {"00", "10"}          # H on qubit 0 only: qubit 1 stays 0
+    data = json.loads(invoke(["run", write(H0_NO_MEASURE), "--format", "json"]).stdout)
+    assert data["implicit_measurement"] is True and data["registers"][0]["size"] == 2
+
+
+def test_memory_flag(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL), "--shots", "50", "--seed", "9", "--memory"])
+    lines = r.stdout.strip().split("\n")
+    start = lines.index("memory (50 shots, in order):")
+    mem = lines[start + 1:]
+    assert len(mem) == 50 and Counter(mem) == Counter(table_counts(r.stdout))
+    assert mem == qsim.run(qsim.load_qasm(write(BELL)), 50, seed=9, memory=True).memory
+
+
+# --- qsim run: state ------------------------------------------------------------------------------
+def test_statevector_text(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(H0_NO_MEASURE), "--statevector", "--shots", "10"])
+    assert r.exit_code == 0
+    text = r.stdout.split("final state")[1].strip().split("\n")
+    assert text[1].split() == ["basis", "amplitude", "probability"]
+    rows = [line.split() for line in text[2:]]
+    assert [row[0] for row in rows] == ["00", "10"]   # 01 and 11 have amplitude 0: hidden
+    for row in rows:
+        amp = complex(row[1])
+        assert amp == pytest.approx(1 / math.sqrt(2)) and float(row[2]) == pytest.approx(0.5)
+    assert "2 basis states" in text[0] and "hidden" in text[0]
+
+
+def test_statevector_all_and_probabilities(write) -> None:  # noqa: ANN001
+    r = invoke(["run", write(H0_NO_MEASURE), "--probabilities", "--all", "--shots", "10"])
+    body = r.stdout.split("final probabilities")[1].strip().split("\n")
+    assert body[1].split() == ["basis", "probability"]
+    got = {b: float(p) for b, p in (line.split() for line in body[2:])}
+    assert got == {"00": pytest.approx(0.5), "01": 0.0, "10": pytest.approx(0.5), "11": 0.0}
+    little = invoke(["run", write(H0_NO_MEASURE), "--probabilities", "--bit-order", "little"])
+    rows = little.stdout.split("final probabilities")[1].strip().split("\n")[2:]
+    assert [line.split()[0] for line in rows] == ["00", "01"]   # qubit 0 rightmost
+
+
+def test_statevector_from_stdin() -> None:
+    r = invoke(["run", "-", "--statevector", "--shots", "20"], input=X1)
+    assert r.exit_code == 0
+    assert table_counts(r.stdout) == {"010": 20}
+    last = r.stdout.strip().split("\n")[-1].split()
+    assert last[0] == "010" and complex(last[1]) == pytest.approx(1) and last[2] == "1.000000"
+
+
+def test_stdin_error_names_stdin() -> None:
+    r = invoke(["run", "-"], input=HEADER + "qreg q[1];\nh q[3];\n")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("<stdin>:4:") and "range" in r.stderr
+
+
+# --- qsim run: plots ------------------------------------------------------------------------------
+def test_plot_png(write, tmp_path: Path) -> None:  # noqa: ANN001
+    from matplotlib.image import imread
+
+    out = tmp_path / "bell.png"
+    r = invoke(["run", write(BELL), "--shots", "2000", "--seed", "1", "--plot", str(out)])
+    assert r.exit_code == 0, r.output
+    data = out.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and len(data) > 1000
+    img = imread(out)
+    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<svg"), (".pdf", b"%PDF-")])
+def test_plot_other_formats(write, tmp_path: Path, suffix: str, magic: bytes) -> None:  # noqa: ANN001
+    out = tmp_path / f"h{suffix}"
+    assert invoke(["run", write(BELL), "--plot", str(out)]).exit_code == 0
+    assert magic in out.read_bytes()[:2000]
+
+
+def test_plot_bad_suffix_is_usage_error(write, tmp_path: Path) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL), "--plot", str(tmp_path / "h.txt")])
+    assert r.exit_code == 2 and "png" in r.stderr
+    assert not (tmp_path / "h.txt").exists()
+
+
+def test_show_without_display_warns(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    r = invoke(["run", write(BELL), "--show"])
+    assert r.exit_code == 0 and "no display" in r.stderr
+
+
+# --- usage errors and exit codes ------------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["--shots", "0"], ["--shots", "-3"], ["--shots", "many"], ["--seed", "-1"],
+    ["--backend", "bogus"], ["--precision", "quad"], ["--bit-order", "middle"],
+    ["--format", "xml"], ["--max-memory", "12X"], ["--max-memory", "0"], ["--unknown"],
+])
+def test_usage_errors_exit_2(write, args: list[str]) -> None:  # noqa: ANN001
+    r = invoke(["run", write(BELL)] + args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+
+
+def test_circuit_without_qubits_exit_2() -> None:
+    r = invoke(["run", "-"], input="OPENQASM 2.0;\n")
+    assert r.exit_code == 2 and r.stderr.startswith("<stdin>: ") and "no qubits" in r.stderr
+
+
+def test_missing_file_exit_2(tmp_path: Path) -> None:
+    r = invoke(["run", str(tmp_path / "nope.qasm")])
+    assert r.exit_code == 2 and "nope.qasm" in r.stderr
+
+
+def test_backend_choices_come_from_registry(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from qsim import backends
+
+    monkeypatch.setitem(backends.BACKENDS, "alias", backends.BACKENDS["statevector"])
+    r = invoke(["run", write(X1), "--backend", "alias", "--format", "json", "--shots", "3"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["backend"] == "alias" and data["counts"] == {"010": 3}
+    assert "alias" in invoke(["run", "--help"]).stdout
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1000000", 1_000_000), ("512M", 512 * 2**20), ("4G", 4 * 2**30), ("1.5GiB", 3 * 2**29),
+    ("2k", 2048), ("1KB", 1000), ("3 MB", 3_000_000), ("10b", 10), ("1T", 2**40),
+])
+def test_parse_size(text: str, value: int) -> None:
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.5", "-4G", "4X", "0"])
+def test_parse_size_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_size(text)
+
+
+def test_max_memory_exit_3_names_register(write) -> None:  # noqa: ANN001
+    path = write(SEVEN)
+    # 7 qubits need 2**7 * 16 = 2048 bytes; 1K does not fit, and the declaration that passes the
+    # 6 qubits that would fit in 1024 bytes is "qreg b[4];" on line 5.
+    r = invoke(["run", path, "--max-memory", "1K"])
+    assert r.exit_code == 3, r.output
+    lines = r.stderr.strip().split("\n")
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}:5:6: ") and "2,048 bytes" in lines[0]
+    assert invoke(["run", path, "--max-memory", "2K"]).exit_code == 0
+    # single precision halves the need
+    assert invoke(["run", path, "--max-memory", "1K", "--precision", "single"]).exit_code == 0
+
+
+def test_internal_error_one_line_exit_1(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    def boom(*a: object, **k: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr("qsim.simulator.run", boom)
+    monkeypatch.delenv("QSIM_DEBUG", raising=False)
+    r = invoke(["run", write(BELL)])
+    assert r.exit_code == 1
+    assert r.stderr == "qsim: internal error: RuntimeError: boom second line\n"
+    r = invoke(["run", write(BELL)], env={"QSIM_DEBUG": "1"})
+    assert isinstance(r.exception, RuntimeError)   # re-raised for the traceback
+
+
+@pytest.mark.skipif(not INVALID.is_dir(), reason=f"shared fixtures not found at {INVALID}")
+def test_every_invalid_fixture() -> None:
+    manifest = json.loads((INVALID / "manifest.json").read_text())
+    assert len(manifest["files"]) >= 20
+    for entry in manifest["files"]:
+        path = str(INVALID / entry["file"])
+        r = invoke(["run", path])
+        msg = f"{entry['file']}: {r.stderr!r}"
+        assert r.exit_code == entry["exit"], msg
+        lines = r.stderr.split("\n")
+        assert len(lines) == 2 and lines[1] == "", msg      # exactly one line
+        line = lines[0]
+        assert "Traceback" not in line and r.stdout == "", msg
+        if entry["lines"]:
+            assert any(line.startswith(f"{path}:{n}:") for n in entry["lines"]), msg
+            col = line[len(path) + 1:].split(":")[1]
+            assert col.isdigit(), msg
+        else:
+            assert line.startswith(f"{path}:"), msg
+        assert any(k.lower() in line.lower() for k in entry["keywords"]), msg
+
+
+# --- draw and info --------------------------------------------------------------------------------
+def test_draw_command(write) -> None:  # noqa: ANN001
+    r = invoke(["draw", write(BELL)])
+    assert r.exit_code == 0
+    assert r.stdout == ("q[0]: ─H──●──M→c[0]──\n"
+                        "          │\n"
+                        "q[1]: ────X──M→c[1]──\n")
+    wide = HEADER + "qreg q[2];\n" + "".join(f"rz({k}) q[{k % 2}];\n" for k in range(1, 25))
+    r = invoke(["draw", write(wide), "--width", "30"])
+    assert all(len(line) <= 30 for line in r.stdout.split("\n"))
+    assert r.stdout.count("Rz(") == 24
+    r = invoke(["draw", write(BELL), "--ascii"])
+    assert r.stdout.split("\n")[0] == "q[0]: -H--*--M->c[0]--"
+
+
+def test_draw_stdin_and_conditions() -> None:
+    text = HEADER + "qreg q[2];\ncreg c[1];\nmeasure q[0] -> c[0];\nif(c==1) x q[1];\n" \
+        "barrier q;\nreset q[0];\n"
+    r = invoke(["draw", "-"], input=text)
+    assert r.exit_code == 0
+    rows = r.stdout.split("\n")
+    assert "M→c[0]" in rows[0] and "X if c==1" in rows[2] and "░" in rows[0] and "|0>" in rows[0]
+
+
+def test_info_command(write) -> None:  # noqa: ANN001
+    r = invoke(["info", write(BELL)])
+    assert r.exit_code == 0
+    fields = dict(line.split(":", 1) for line in r.stdout.strip().split("\n"))
+    fields = {k: v.strip() for k, v in fields.items()}
+    assert fields["qubits"].startswith("2") and "q[2]" in fields["qubits"]
+    assert fields["clbits"].startswith("2") and "c[2]" in fields["clbits"]
+    assert fields["gate counts"] == "measure: 2, cx: 1, h: 1"
+    assert fields["depth"] == "3"                       # h, cx, measure
+    assert fields["state vector"].startswith("64 bytes")  # 2**2 amplitudes * 16 bytes
+    data = json.loads(invoke(["info", write(SEVEN), "--format", "json"]).stdout)
+    assert data["qubits"] == 7 and data["memory"] == {"double": 2048, "single": 1024}
+    assert data["qregs"] == [{"name": "a", "size": 3}, {"name": "b", "size": 4}]
+    assert data["gate_counts"] == {"h": 1} and data["measurements"] == "none"
+
+
+@pytest.mark.skipif(not INVALID.is_dir(), reason=f"shared fixtures not found at {INVALID}")
+def test_info_on_huge_register_reports_memory() -> None:
+    r = invoke(["info", str(INVALID / "huge_register_40.qasm")])
+    assert r.exit_code == 0 and "16.0 TiB" in r.stdout       # 2**40 * 16 bytes
+
+
+def test_draw_and_info_report_qasm_errors(write) -> None:  # noqa: ANN001
+    path = write(HEADER + "qreg q[1];\nfoo q[0];\n")
+    for cmd in ("draw", "info"):
+        r = invoke([cmd, path])
+        assert r.exit_code == 2 and r.stderr.startswith(f"{path}:4:") and "foo" in r.stderr
+
+
+def test_version_and_help() -> None:
+    r = invoke(["--version"])
+    assert r.exit_code == 0 and qsim.__version__ in r.stdout
+    r = invoke(["--help"])
+    assert r.exit_code == 0 and all(c in r.stdout for c in ("run", "draw", "info"))
+
+
+def test_top_limits_table_and_plot(write, tmp_path: Path) -> None:  # noqa: ANN001
+    # H on 3 qubits: 8 equally likely outcomes; --top 3 keeps 3 rows and one "others" row.
+    text = HEADER + "qreg q[3];\ncreg c[3];\nh q;\nmeasure q -> c;\n"
+    r = invoke(["run", write(text), "--shots", "800", "--seed", "2", "--top", "3"])
+    rows = r.stdout.strip().split("\n")[1:-1]
+    assert len(rows) == 4 and rows[-1].startswith("(5 others)")
+    full = qsim.run(qsim.load_qasm(write(text)), 800, seed=2).counts
+    top3 = sorted(full.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    assert [(row.split()[0], int(row.split()[1])) for row in rows[:3]] == top3
+    assert int(rows[-1].split()[2]) == 800 - sum(c for _, c in top3)
+
+
+def test_draw_output_file(write, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "d.txt"
+    assert invoke(["draw", write(BELL), "-o", str(out)]).exit_code == 0
+    assert out.read_text(encoding="utf-8") == invoke(["draw", write(BELL)]).stdout
+
+
+# --- progress indicator ---------------------------------------------------------------------------
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shown_on_tty_after_delay_and_erased() -> None:
+    import time
+
+    s = FakeTTY()
+    with progress("working", s, delay=0.0, interval=0.02):
+        time.sleep(0.2)
+    text = s.getvalue()
+    assert "working" in text and text.startswith("\r") and text.endswith("\r")
+    assert text.rstrip("\r").endswith(" ")      # last write blanks the line
+
+
+def test_progress_silent_for_short_runs_and_pipes() -> None:
+    s = FakeTTY()
+    with progress("working", s, delay=5.0):
+        pass
+    assert s.getvalue() == ""
+    p = io.StringIO()                           # not a terminal
+    with progress("working", p, delay=0.0):
+        import time
+
+        time.sleep(0.05)
+    assert p.getvalue() == ""
+
+
+# --- real subprocesses ----------------------------------------------------------------------------
+def qsim_command() -> list[str]:
+    exe = Path(sys.executable).with_name("qsim")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("qsim")
+    return [found] if found else [sys.executable, "-m", "qsim.cli"]
+
+
+def start(args: list[str], stdin: str | None = None, env: dict | None = None
+          ) -> subprocess.Popen:
+    e = dict(os.environ)
+    e.pop("QSIM_DEBUG", None)
+    e.update(env or {})
+    return subprocess.Popen(args, stdin=subprocess.PIPE if stdin is not None else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            encoding="utf-8", env=e)
+
+
+def finish(p: subprocess.Popen, stdin: str | None = None) -> tuple[int, str, str]:
+    out, err = p.communicate(stdin, timeout=120)
+    return p.returncode, out, err
+
+
+INTERNAL_ERROR = """
+import sys
+import qsim.simulator
+from qsim.cli import main
+def boom(*a, **k):
+    raise RuntimeError("boom")
+qsim.simulator.run = boom
+main(sys.argv[1:])
+"""
+NO_HEAVY_IMPORTS = """
+import sys
+from qsim.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("HEAVY", sorted(m for m in sys.modules if m.split(".")[0] in ("matplotlib", "scipy")))
+"""
+INVALID_SAMPLE = ["empty.qasm", "non_utf8_garbage.qasm", "huge_register_40.qasm"]
+
+
+@pytest.fixture(scope="module")
+def procs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
+    """Real invocations of the installed command, all started at once so that they overlap on
+    the few cores there are; maps a job name to (exit code, stdout, stderr)."""
+    d = tmp_path_factory.mktemp("sub")
+    bell, seven = d / "bell.qasm", d / "seven.qasm"
+    bell.write_text(BELL)
+    seven.write_text(SEVEN)
+    q = qsim_command()
+    py = [sys.executable, "-c"]
+    jobs: dict[str, tuple[list[str], str | None]] = {
+        "text": (q + ["run", str(bell), "--shots", "2000", "--seed", "1"], None),
+        "json": (q + ["run", str(bell), "--format", "json", "--seed", "5", "--plot",
+                      str(d / "s.png")], None),
+        "stdin": ([sys.executable, "-m", "qsim.cli", "run", "-", "--statevector", "--shots",
+                   "2000", "--seed", "1"], BELL),
+        "draw": (q + ["draw", str(bell)], None),
+        "info": (q + ["info", str(seven)], None),
+        "usage": (q + ["run", str(bell), "--shots", "0"], None),
+        "memory": (q + ["run", str(seven), "--max-memory", "1K"], None),
+        "internal": (py + [INTERNAL_ERROR, "run", str(bell)], None),
+        "imports": (py + [NO_HEAVY_IMPORTS, "run", str(bell), "--shots", "1000"], None),
+    }
+    if INVALID.is_dir():
+        for n in INVALID_SAMPLE:
+            jobs[n] = (q + ["run", str(INVALID / n)], None)
+    started = {k: start(args, stdin) for k, (args, stdin) in jobs.items()}
+    out = {k: finish(p, jobs[k][1]) for k, p in started.items()}
+    out["_dir"] = (0, str(d), "")
+    return out
+
+
+def test_subprocess_run_text_and_module(procs) -> None:  # noqa: ANN001
+    rc, out, err = procs["text"]
+    assert rc == 0 and err == ""                        # stderr is a pipe: no progress output
+    bell = Path(procs["_dir"][1]) / "bell.qasm"
+    assert table_counts(out) == qsim.run(qsim.load_qasm(bell), 2000, seed=1).counts
+    rc, out2, err = procs["stdin"]                      # python -m qsim.cli, QASM on stdin
+    assert rc == 0 and out2.split("\n")[:3] == out.split("\n")[:3]
+    state = out2.split("final state")[1].strip().split("\n")[2:]
+    assert [line.split()[0] for line in state] == ["00", "11"]
+
+
+def test_subprocess_json_and_plot(procs) -> None:  # noqa: ANN001
+    rc, out, err = procs["json"]
+    assert rc == 0 and set(json.loads(out)["counts"]) <= {"00", "11"}
+    png = Path(procs["_dir"][1]) / "s.png"
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_subprocess_draw_info(procs) -> None:  # noqa: ANN001
+    assert procs["draw"][0] == 0 and "M→c[1]" in procs["draw"][1]
+    assert procs["info"][0] == 0 and "2.0 KiB" in procs["info"][1]   # 2**7 * 16 bytes
+
+
+def test_subprocess_exit_codes(procs) -> None:  # noqa: ANN001
+    rc, out, err = procs["usage"]
+    assert rc == 2 and "Traceback" not in err
+    rc, out, err = procs["memory"]
+    seven = Path(procs["_dir"][1]) / "seven.qasm"
+    assert rc == 3 and err.count("\n") == 1 and err.startswith(f"{seven}:5:")
+    rc, out, err = procs["internal"]
+    assert rc == 1 and err == "qsim: internal error: RuntimeError: boom\n"
+
+
+def test_subprocess_run_does_not_import_matplotlib_or_scipy(procs) -> None:  # noqa: ANN001
+    rc, out, err = procs["imports"]
+    assert rc == 0, err
+    assert out.strip().split("\n")[-1] == "HEAVY []"
+
+
+@pytest.mark.skipif(not INVALID.is_dir(), reason=f"shared fixtures not found at {INVALID}")
+@pytest.mark.parametrize("name", INVALID_SAMPLE)
+def test_subprocess_invalid_fixtures(procs, name: str) -> None:  # noqa: ANN001
+    """Exit code and one stderr line from the installed command for a few representative files
+    (every file goes through CliRunner in test_every_invalid_fixture)."""
+    e = {e["file"]: e for e in json.loads((INVALID / "manifest.json").read_text())["files"]}[name]
+    rc, out, err = procs[name]
+    assert rc == e["exit"], err
+    assert err.count("\n") == 1 and "Traceback" not in err and out == ""
+    assert any(k.lower() in err.lower() for k in e["keywords"]), err
+    if e["lines"]:
+        assert any(err.startswith(f"{INVALID / name}:{k}:") for k in e["lines"]), err
+    else:
+        assert err.startswith(f"{INVALID / name}:"), err
