@@ -12,21 +12,15 @@ quantum register ``q`` of 2 qubits and no classical bits; ``Circuit(2, 2)`` adds
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .errors import CircuitError
+from .expr import evaluate_param
 from .gates import GATES, gate_matrix, inverse_of
-
-
-def evaluate_param(p: Any, env: Mapping[str, float]) -> float:
-    """A parameter as a float: plain numbers as they are, expression nodes via ``.evaluate(env)``."""
-    if isinstance(p, (int, float, np.integer, np.floating)):
-        return float(p)
-    return float(p.evaluate(env))
 
 
 @dataclass(eq=False, slots=True)
