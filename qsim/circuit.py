@@ -315,6 +315,7 @@ class Circuit:
 
     # --- whole-circuit operations -----------------------------------------------------------------
     def copy(self) -> Circuit:
+        """A shallow copy: new instruction list and registers, shared (immutable) instructions."""
         c = Circuit(name=self.name)
         c.qregs, c.cregs = list(self.qregs), list(self.cregs)
         c._nq, c._nc = self._nq, self._nc
@@ -404,6 +405,7 @@ class Circuit:
 
     # --- inspection ------------------------------------------------------------------------------
     def __len__(self) -> int:
+        """Number of instructions (barriers and measurements included)."""
         return len(self.instructions)
 
     def __iter__(self) -> Iterator[Instruction]:

@@ -407,7 +407,8 @@ _FILE = click.Path(exists=True, dir_okay=False, allow_dash=True)
               help="Hide basis states with |amplitude| below this.")
 @click.option("--memory", is_flag=True, help="Also print each shot's outcome, in order.")
 @click.option("--top", type=click.IntRange(min=1), default=None,
-              help="Show only the TOP most frequent outcomes in the table and plot.")
+              help="Text table and plot: only the TOP most frequent outcomes, the rest summed "
+                   "(CSV and JSON always list every outcome).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               callback=_check_plot_path, help="Write a histogram (.png, .svg or .pdf).")
 @click.option("--show", is_flag=True, help="Open the histogram in a window (needs a display).")
@@ -477,7 +478,7 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         text = json.dumps(out, indent=2)
     elif fmt == "csv":
         blocks = [_csv([["outcome", "count", "probability"]] + [
-            [k, c, c / result.shots] for k, c in sorted_counts(result.counts)[:top]])]
+            [k, c, c / result.shots] for k, c in sorted_counts(result.counts)])]
         if state is not None:
             head = ["basis"] + (["re", "im"] if statevector else []) + ["probability"]
             blocks.append(_csv([head] + [[b] + ([a.real, a.imag] if statevector else []) + [p]

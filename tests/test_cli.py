@@ -442,6 +442,11 @@ def test_top_limits_table_and_plot(write, tmp_path: Path) -> None:  # noqa: ANN0
     top3 = sorted(full.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     assert [(row.split()[0], int(row.split()[1])) for row in rows[:3]] == top3
     assert int(rows[-1].split()[2]) == 800 - sum(c for _, c in top3)
+    # CSV and JSON are data: --top does not drop outcomes there.
+    r = invoke(["run", write(text), "--shots", "800", "--seed", "2", "--top", "3",
+                "--format", "csv"])
+    lines = r.stdout.strip().split("\n")
+    assert len(lines) == 1 + 8 and sum(int(x.split(",")[1]) for x in lines[1:]) == 800
 
 
 def test_draw_output_file(write, tmp_path: Path) -> None:  # noqa: ANN001
