@@ -1,0 +1,1 @@
+"""Benchmark harness comparing qsim with Qiskit Aer, qulacs and qsimcirq (`make bench`)."""
