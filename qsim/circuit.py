@@ -22,6 +22,10 @@ from .errors import CircuitError
 from .expr import evaluate_param
 from .gates import GATES, gate_matrix, inverse_of
 
+#: Deepest chain of gate definitions :meth:`Circuit.expand` follows (an OpenQASM file's definitions
+#: only use earlier ones, so only a recursive definition built in Python can reach it).
+MAX_DEFINITION_DEPTH = 100_000
+
 
 @dataclass(eq=False, slots=True)
 class Instruction:
@@ -380,28 +384,45 @@ class Circuit:
         return out
 
     def expand(self, ins: Instruction) -> Iterator[Instruction]:
-        """Yield the library-gate instructions an instruction stands for (itself if not defined)."""
-        return self._expand_in(ins, depth=0)
+        """Yield the library-gate instructions an instruction stands for (itself if not defined).
 
-    def _expand_in(self, ins: Instruction, depth: int) -> Iterator[Instruction]:
-        if depth > 1000:
-            raise CircuitError(f"gate definitions nested too deeply at {ins.name!r}")
-        d = self.definitions.get(ins.name)
+        Definitions are expanded with an explicit stack, not recursion: any nesting depth a file
+        can hold works, in time proportional to the gates yielded.  A chain deeper than
+        ``MAX_DEFINITION_DEPTH`` (only a recursive definition reaches it) raises CircuitError.
+        """
+        definitions = self.definitions
+        d = definitions.get(ins.name)
         if d is None:
             yield ins
             return
         if d.body is None:
             raise CircuitError(f"gate {ins.name!r} is opaque: it has no definition to simulate")
-        env = dict(zip(d.params, ins.params))
-        for op in d.body:
+        stack = [(ins, dict(zip(d.params, ins.params)), iter(d.body))]
+        while stack:
+            parent, env, body = stack[-1]
+            op = next(body, None)
+            if op is None:
+                stack.pop()
+                continue
             try:
                 params = tuple(evaluate_param(p, env) for p in op.params)
             except (ArithmeticError, ValueError) as exc:
-                raise CircuitError(f"gate {ins.name!r}: cannot evaluate the parameters of "
-                                   f"{op.name!r} with {ins.name}{ins.params}: {exc}") from None
-            sub = Instruction(op.name, tuple(ins.qubits[i] for i in op.qubits), params,
-                              condition=ins.condition)
-            yield from self._expand_in(sub, depth + 1)
+                raise CircuitError(f"gate {parent.name!r}: cannot evaluate the parameters of "
+                                   f"{op.name!r} with {parent.name}{parent.params}: "
+                                   f"{exc}") from None
+            sub = Instruction(op.name, tuple(parent.qubits[i] for i in op.qubits), params,
+                              condition=parent.condition)
+            d = definitions.get(op.name)
+            if d is None:
+                yield sub
+                continue
+            if d.body is None:
+                raise CircuitError(f"gate {op.name!r} is opaque: it has no definition to "
+                                   "simulate")
+            if len(stack) >= MAX_DEFINITION_DEPTH:
+                raise CircuitError(f"gate definitions nested too deeply at {op.name!r} (more "
+                                   f"than {MAX_DEFINITION_DEPTH} levels: a recursive definition?)")
+            stack.append((sub, dict(zip(d.params, params)), iter(d.body)))
 
     # --- inspection ------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -6,7 +6,9 @@ path never counts lines.  :func:`tokenize` gives the full :class:`Token` objects
 and column) for tools and tests.
 
 Token kinds: ``real``, ``int``, ``id`` (identifiers and keywords alike), ``string``, ``op``
-(``-> == + - * / ^ ( ) [ ] { } , ;``) and ``eof``.  Whitespace and ``//`` comments are skipped.
+(``-> == + - * / ^ ( ) [ ] { } , ;``) and ``eof``.  Whitespace, ``//`` comments and ``/* ... */``
+comments are skipped (block comments are not OpenQASM 2, but OpenQASM 3 files and some tools'
+output start with one; reading them lets such a file reach its version line).
 
 >>> [t.text for t in tokenize('qreg q[2]; // two qubits')]
 ['qreg', 'q', '[', '2', ']', ';', '']
@@ -33,7 +35,9 @@ WS = r"[ \t\r\n\f\v]"
 # Whitespace runs and comments are matched whole (the look-aheads forbid stopping early), so the
 # regex engine cannot backtrack into them when a longer pattern (the parser's fast path) fails:
 # no exponential or quadratic blow-up on long runs of blanks.
-SKIP = rf"(?:{WS}+(?!{WS})|//[^\n]*(?![^\n]))*"
+#: A complete ``/* ... */`` comment (the unrolled form: linear even when it fails to match).
+BLOCK_COMMENT = r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
+SKIP = rf"(?:{WS}+(?!{WS})|//[^\n]*(?![^\n])|{BLOCK_COMMENT})*"
 #: Reals: a dot with digits on at least one side, or digits with an exponent.
 REAL = r"(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -45,6 +49,7 @@ _MASTER = re.compile(
     | (?P<int>[0-9]+)
     | (?P<id>{IDENT})
     | (?P<string>"[^"\n]*")
+    | (?P<open_comment>/\*)
     | (?P<op>->|==|[-+*/^()\[\]{{}},;])
     | (?P<eof>\Z)
     | (?P<bad>.)
@@ -120,6 +125,10 @@ def _bad(source: Source, pos: int, ch: str) -> QasmError:
     return source.error(pos, f"unexpected character {ch!r} (U+{ord(ch):04X})")
 
 
+def _open_comment(source: Source, pos: int) -> QasmError:
+    return source.error(pos, "unterminated comment: '/*' without a closing '*/'")
+
+
 def _bad_int(source: Source, pos: int, text: str) -> QasmError:
     return source.error(pos, f"invalid integer literal '{text}' (leading zeros are not allowed)")
 
@@ -152,6 +161,8 @@ class Lexer:
                 raise _bad_int(self.source, start, text)
         elif kind == "bad":
             raise _bad(self.source, start, text)
+        elif kind == "open_comment":
+            raise _open_comment(self.source, start)
         return kind, text, start
 
 
@@ -169,6 +180,8 @@ def tokenize(text: str, filename: str = "<string>") -> list[Token]:
         start = m.end() - len(tok)
         if kind == "bad":
             raise _bad(source, start, tok)
+        if kind == "open_comment":
+            raise _open_comment(source, start)
         if kind == "int" and len(tok) > 1 and tok[0] == "0":
             raise _bad_int(source, start, tok)
         line, col = source.line_col(start)

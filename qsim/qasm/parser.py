@@ -65,7 +65,16 @@ _ARGS = re.compile(rf"{_ARG}(?:{WS}*,{WS}*{_ARG})*{WS}*")
 _FAST_CALL = re.compile(rf"{SKIP}({_ID}){WS}*(?:\(([^(){{}};]*)\){WS}*)?([A-Za-z_][^;{{}}]*);")
 _FAST_ARG = re.compile(rf"{WS}*({_ID})(?:{WS}*\[{WS}*({_INDEX}){WS}*\])?{WS}*")
 _NUMBER = re.compile(rf"{WS}*(?:(-){WS}*)?({REAL}|{_INDEX})(?![A-Za-z0-9_.]){WS}*")
+# Products and quotients of signed numbers and pi (``pi/2``, ``-3*pi/4``, ``pi*-0.25``,
+# ``0.5*pi``): how exporters (Qiskit, Cirq, tket) write angles.  Built into the same tree as the
+# token parser builds (left-associative, a sign binds to its atom).
+_ATOM = re.compile(rf"{WS}*(?:([-+]){WS}*)?(?:({REAL}|{_INDEX})(?![A-Za-z0-9_.])|pi(?![A-Za-z0-9_])){WS}*")
+_MUL_DIV = re.compile(r"([*/])")
+_MAX_PRODUCT_ATOMS = 8
 _MAX_INT_DIGITS = 18
+#: Digits allowed in the value of ``if (c == value)``: enough for registers of thousands of bits
+#: (a 64-bit register's values take up to 20 digits); below Python's int-conversion limit.
+_MAX_CONDITION_DIGITS = 4000
 _VERSION = re.compile(r"2(?:\.0*)?")
 
 _ADD_OPS = frozenset({"+", "-"})
@@ -120,11 +129,11 @@ class Parser:
             raise self.error(tok[2], f"expected {what}, found keyword '{tok[1]}' (reserved)")
         return tok
 
-    def expect_int(self, what: str) -> int:
+    def expect_int(self, what: str, max_digits: int = _MAX_INT_DIGITS) -> int:
         tok = self.advance()
         if tok[0] != "int":
             raise self.error(tok[2], f"expected {what}, found {describe(tok[0], tok[1])}")
-        if len(tok[1]) > _MAX_INT_DIGITS:
+        if len(tok[1]) > max_digits:
             raise self.error(tok[2], f"integer '{tok[1][:20]}...' is too large")
         return int(tok[1])
 
@@ -156,6 +165,7 @@ class Parser:
         if tok[1] != "OPENQASM" or tok[0] != "id":
             raise self.error(
                 tok[2], f"expected an 'OPENQASM 2.0;' header, found {describe(tok[0], tok[1])}"
+                + _missing_header_hint(self.text)
             )
         self.advance()
         ver = self.advance()
@@ -380,7 +390,10 @@ class Parser:
                         return  # a comment: the ')' found may be inside it
                     memo = _numbers(ptext)
                     if memo is None:
-                        return  # an expression: the token parser reads it (and memoises it)
+                        memo = _simple_params(ptext)
+                        if memo is None:
+                            return  # an expression: the token parser reads it (and memoises it)
+                        param_memo[ptext] = memo
                 params = memo
             args = arg_memo.get(atext)
             if args is None:
@@ -429,7 +442,7 @@ class Parser:
         creg = self.expect_name("a classical register name")
         self.expect("==", f"after '{creg[1]}' in the condition")
         value_pos = self.peek()[2]
-        value = self.expect_int("an integer to compare with")
+        value = self.expect_int("an integer to compare with", _MAX_CONDITION_DIGITS)
         self.expect(")", "after the condition")
         tok = self.peek()
         kind, text, pos = tok
@@ -541,6 +554,20 @@ class Parser:
         raise self.error(pos, f"expected an expression, found {describe(kind, text)}")
 
 
+# Signs of an OpenQASM 3 program (its standard library, its declarations) in a file without a
+# version line.
+_QASM3_HINT = re.compile(r'"stdgates\.inc"|^[ \t]*(?:qubit|bit)(?:[ \t]*\[[^\]\n]*\])?[ \t]+[A-Za-z_]',
+                         re.M)
+
+
+def _missing_header_hint(text: str) -> str:
+    """The end of the message for a file whose first statement is not ``OPENQASM 2.0;``."""
+    if _QASM3_HINT.search(text[:100_000]):
+        return (" (this looks like an OpenQASM 3 program without its version line; this reader "
+                "handles OpenQASM version 2.0 only)")
+    return " (a program starts with its version line, 'OPENQASM 2.0;')"
+
+
 def _numbers(ptext: str) -> tuple[Expr, ...] | None:
     """Plain (optionally negated) number literals separated by commas, else None."""
     m = _NUMBER.fullmatch(ptext)
@@ -556,6 +583,44 @@ def _numbers(ptext: str) -> tuple[Expr, ...] | None:
             return None
         value = float(m.group(2))
         out.append(Num(-value if m.group(1) else value))
+    return tuple(out)
+
+
+def _product(piece: str) -> Expr | None:
+    """``piece`` as a product/quotient of signed numbers and ``pi``, else None."""
+    parts = _MUL_DIV.split(piece)
+    if len(parts) > 2 * _MAX_PRODUCT_ATOMS - 1:
+        return None
+    node: Expr | None = None
+    for i in range(0, len(parts), 2):
+        m = _ATOM.fullmatch(parts[i])
+        if m is None:
+            return None
+        sign, number = m.group(1), m.group(2)
+        atom: Expr
+        if number is not None:
+            value = float(number)
+            atom = Num(-value if sign == "-" else value)
+        else:
+            atom = UnaryOp("-", Pi()) if sign == "-" else Pi()
+        node = atom if node is None else BinOp(parts[i - 1], node, atom)
+    return node
+
+
+def _simple_params(ptext: str) -> tuple[Expr, ...] | None:
+    """Comma-separated numbers and products of numbers and pi (see :func:`_product`), else None
+    (the token parser reads the text)."""
+    out: list[Expr] = []
+    for piece in ptext.split(","):
+        m = _NUMBER.fullmatch(piece)
+        if m is not None:
+            value = float(m.group(2))
+            out.append(Num(-value if m.group(1) else value))
+            continue
+        node = _product(piece)
+        if node is None:
+            return None
+        out.append(node)
     return tuple(out)
 
 

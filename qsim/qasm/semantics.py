@@ -11,7 +11,9 @@ Every check on an OpenQASM 2 program happens here, and every failure is a
 * ``gate`` definitions are kept as :class:`~qsim.circuit.GateDefinition` (not inlined), with
   parameter expressions from :mod:`qsim.expr` (constants folded to floats);
 * ``opaque`` declarations are kept with ``body=None``; *using* an opaque gate is an error, since it
-  cannot be simulated;
+  cannot be simulated.  The exception is ``opaque delay(t) q;``, how Qiskit exports an idle period
+  (``Delay``): it is kept as a definition with an empty body, the identity, as Qiskit and Aer
+  treat it;
 * gate names and register names live in separate namespaces (a register may be called ``h``;
   Qiskit is stricter here), and a gate's parameter names are separate from its qubit names;
 * register arguments broadcast as the specification says (``h q;``, ``cx q, r;``,
@@ -295,7 +297,10 @@ class _Analyzer:
                     pos = _find_name(call.source, call.spans.params[i], name)
                     raise self._error(call, pos, f"undefined parameter '{name}' (only gate "
                                       "definitions have named parameters; use pi or a number)")
-                value = self._evaluate(p, call, call.spans.params[i])
+                try:  # the spans (positions) are only needed, and computed, for an error
+                    value = p.evaluate({})
+                except (ArithmeticError, ValueError):
+                    value = self._evaluate(p, call, call.spans.params[i])
             if not math.isfinite(value):
                 raise self._error(call, call.spans.params[i], f"parameter {i + 1} of "
                                   f"'{call.name}' is not a finite number ({value})")
@@ -459,6 +464,8 @@ class _Analyzer:
         body = None
         if decl.body is not None:
             body = tuple(self._definition_op(decl, op) for op in decl.body)
+        elif decl.name == "delay" and len(decl.params) == 1 and len(decl.qubits) == 1:
+            body = ()  # Qiskit's export of a Delay: an idle period, the identity here
         kind = "defined" if body is not None else "opaque"
         if body is not None and any(
             op.name in self.fallible or any(isinstance(p, Expr) and _may_fail(p) for p in op.params)
