@@ -246,15 +246,26 @@ class _Planner:
                 for q in g.qubits:
                     self.last[q] = host
             return
-        merged: list[Gate] = []
-        union: set[int] = set()
-        for b in sorted(sel, key=lambda b: b.pos):
-            b.alive = False
-            merged.extend(b.gates)
-            union |= b.qubits
+        if not sel:
+            self.new_block(set().union(*(g.qubits for g in gates)), list(gates), kind)
+            return
+        # The selected blocks are open and on disjoint qubits, so they commute: extend the
+        # largest one in place and move it to the end, instead of copying every gate list into a
+        # new block (which made long runs of gates on few qubits quadratic).
+        base = max(sel, key=lambda b: len(b.gates))
+        for b in sel:
+            if b is not base:
+                b.alive = False
+                base.gates.extend(b.gates)
+                base.qubits |= b.qubits
+        base.gates.extend(gates)
         for g in gates:
-            union.update(g.qubits)
-        self.new_block(union, merged + gates, kind)
+            base.qubits.update(g.qubits)
+        base.kind = kind
+        base.pos = self.pos
+        self.pos += 1
+        for q in base.qubits:
+            self.last[q] = base
 
     # --- diagonal gates -------------------------------------------------------------------------
     def place_diag(self, d: Gate) -> None:
@@ -314,7 +325,11 @@ class _Planner:
         if kind == "dense" and cost(kind, len(union)) > cost(c.kind, len(c.qubits)) + cost(
                 b.kind, len(b.qubits)):
             return False
-        c.gates = c.gates + b.gates if b_after else b.gates + c.gates
+        if b_after:
+            c.gates.extend(b.gates)
+        else:  # b is absorbed, so its list can take c's gates (no new list per join)
+            b.gates.extend(c.gates)
+            c.gates = b.gates
         c.qubits = union
         c.kind = kind
         return True
