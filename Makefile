@@ -37,9 +37,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check qsim tests examples benchmarks
 	$(BIN)/mypy qsim
 
-## bench: install the anchors (qiskit-aer, qulacs, qsimcirq) and print the comparison table
+## bench: install the anchors (qiskit-aer, qulacs, qsimcirq), print the simulator comparison
+## table, then the QASM-parsing, sparse-backend and dynamic-circuit benchmarks
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_qasm_parse
+	$(BIN)/python -m benchmarks.bench_sparse
+	$(BIN)/python -m benchmarks.bench_dynamic
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
