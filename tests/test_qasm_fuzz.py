@@ -40,7 +40,7 @@ reset q[0];
 """
 
 
-def load_or_qasm_error(source: str | bytes) -> None:
+def assert_loads_or_qasm_error(source: str | bytes) -> None:
     """Load, accepting success or QasmError only (anything else fails the test)."""
     try:
         loads_qasm(source, filename="fuzz.qasm")
@@ -58,15 +58,15 @@ FUZZ = settings(max_examples=400, deadline=None,
 @FUZZ
 @given(st.binary(max_size=400))
 def test_random_bytes(data):
-    load_or_qasm_error(data)
-    load_or_qasm_error(b"OPENQASM 2.0;\n" + data)
+    assert_loads_or_qasm_error(data)
+    assert_loads_or_qasm_error(b"OPENQASM 2.0;\n" + data)
 
 
 @FUZZ
 @given(st.text(max_size=300))
 def test_random_text_after_a_header(text):
-    load_or_qasm_error(HEADER + text)
-    load_or_qasm_error(HEADER + "qreg q[2];\ncreg c[2];\n" + text)
+    assert_loads_or_qasm_error(HEADER + text)
+    assert_loads_or_qasm_error(HEADER + "qreg q[2];\ncreg c[2];\n" + text)
 
 
 TOKENS = [
@@ -83,7 +83,7 @@ TOKENS = [
 def test_token_soup(tokens, header):
     sep = " "
     text = sep.join(tokens)
-    load_or_qasm_error((HEADER + "qreg q[3];\ncreg c[3];\n" if header else "") + text)
+    assert_loads_or_qasm_error((HEADER + "qreg q[3];\ncreg c[3];\n" if header else "") + text)
 
 
 STATEMENTS = [
@@ -99,7 +99,7 @@ STATEMENTS = [
 @FUZZ
 @given(st.lists(st.sampled_from(STATEMENTS), max_size=25))
 def test_statement_soup(statements):
-    load_or_qasm_error(HEADER + "qreg q[3];\ncreg c[3];\n" + "\n".join(statements))
+    assert_loads_or_qasm_error(HEADER + "qreg q[3];\ncreg c[3];\n" + "\n".join(statements))
 
 
 def _programs() -> list[str]:
@@ -115,8 +115,8 @@ def _programs() -> list[str]:
                         "pi", "gate", "0", "99", "-", "^"]))
 def test_mutated_programs(program, where, length, insert):
     where %= len(program) + 1
-    load_or_qasm_error(program[:where] + insert + program[where + length:])
-    load_or_qasm_error(program[:where] + insert + program[where:])
+    assert_loads_or_qasm_error(program[:where] + insert + program[where + length:])
+    assert_loads_or_qasm_error(program[:where] + insert + program[where:])
 
 
 @pytest.mark.parametrize("text", [
