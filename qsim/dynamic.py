@@ -47,8 +47,9 @@ from .backends import BackendFn, get_backend
 from .circuit import Circuit, Instruction
 from .errors import SimulationError
 from .resources import check_state_memory
-from .result import format_bits, index_bits
-from .sampling import sample_indices
+from .result import format_bits
+from .sampling import collapse, marginal_probabilities, qubit_weights, sample_keys
+from .simulator import _dtype, condition_holds, initial_state_vector, run_trajectory
 
 LeafHook = Callable[[np.ndarray, int, np.ndarray], None]
 
@@ -173,28 +174,6 @@ def max_states_alive(plan: DynamicPlan, shots: int) -> int:
     return 1 + min(plan.branch_points, int(shots).bit_length() - 1)
 
 
-def _weights(state: np.ndarray, q: int) -> tuple[float, float]:
-    """Squared norms of the qubit-q = 0 and = 1 halves of ``state`` (float64 accumulation)."""
-    n = int(state.size).bit_length() - 1
-    r = state.view(state.real.dtype).reshape(1 << q, 2, 1 << (n - q))
-    w = np.einsum("ijk,ijk->j", r, r, dtype=np.float64)
-    return float(w[0]), float(w[1])
-
-
-def _settle(state: np.ndarray, q: int, outcome: int, weight: float, reset: bool) -> None:
-    """Project qubit q onto ``outcome`` in place and renormalise (``weight`` = that outcome's
-    squared norm); for a reset, move the kept half to |0>."""
-    n = int(state.size).bit_length() - 1
-    v = state.reshape(1 << q, 2, 1 << (n - q - 1))
-    scale = 1 / np.sqrt(weight)
-    if reset and outcome:
-        np.multiply(v[:, 1, :], scale, out=v[:, 0, :])
-        v[:, 1, :] = 0
-    else:
-        v[:, outcome, :] *= scale
-        v[:, 1 - outcome, :] = 0
-
-
 def _separable(state: np.ndarray, q: int, w0: float, w1: float) -> bool:
     """Whether the |0> and |1> halves of qubit q are the same state up to phase and norm
     (``|<a|b>|**2 = w0 * w1`` within the tolerance), computed without temporary copies."""
@@ -207,19 +186,6 @@ def _separable(state: np.ndarray, q: int, w0: float, w1: float) -> bool:
     return bool(1 - (re * re + im * im) / (w0 * w1) < _MERGE_TOL.get(state.dtype, 1e-12))
 
 
-def marginal_probabilities(state: np.ndarray, qubits: tuple[int, ...]) -> np.ndarray:
-    """Outcome probabilities of ``qubits`` (index bits most significant first, in the order
-    given), as :meth:`qsim.Statevector.probabilities_array`, with one float64 temporary of
-    2**n entries."""
-    n = int(state.size).bit_length() - 1
-    r = state.view(state.real.dtype).reshape(-1, 2)
-    p = np.einsum("ij,ij->i", r, r, dtype=np.float64).reshape((2,) * n)
-    rest = tuple(k for k in range(n) if k not in qubits)
-    m = p.sum(axis=rest) if rest else p
-    kept = sorted(qubits)
-    return np.ascontiguousarray(m.transpose([kept.index(k) for k in qubits])).ravel()
-
-
 class _Walker:
     """Depth-first traversal of the outcome tree; collects (clbit rows, per-shot row index)."""
 
@@ -227,17 +193,10 @@ class _Walker:
                  apply: BackendFn, bit_order: str, on_leaf: LeafHook | None = None) -> None:
         self.circuit, self.plan, self.rng, self.apply = circuit, plan, rng, apply
         self.bit_order, self.on_leaf = bit_order, on_leaf
-        self.regs = {name: np.asarray(circuit.creg_indices(name), dtype=np.intp)
-                     for name, _ in circuit.cregs}
         self.key_ids: dict[str, int] = {}
         self.blocks: list[np.ndarray] = []  # per leaf: key index of each of its shots
         self.stats = BranchStats()
         self.alive = 1
-
-    def holds(self, condition: tuple[str, int], clbits: np.ndarray) -> bool:
-        reg, value = condition
-        bits = clbits[self.regs[reg]]
-        return sum(1 << i for i in np.flatnonzero(bits).tolist()) == value
 
     def walk(self, state: np.ndarray, clbits: np.ndarray, n: int, pc: int) -> None:
         """Run steps ``pc:`` on a branch holding ``n`` shots; recurses on the smaller side of a
@@ -246,7 +205,7 @@ class _Walker:
         while pc < len(steps):
             step = steps[pc]
             pc += 1
-            if step.condition is not None and not self.holds(step.condition, clbits):
+            if step.condition is not None and not condition_holds(self.circuit, step.condition, clbits):
                 continue
             if step.kind in ("gates", "gate"):
                 state = self.apply(self.circuit, step.block, state)
@@ -255,9 +214,9 @@ class _Walker:
                 self.stats.gate_calls += 1
                 continue
             q, reset = step.qubit, step.kind == "reset"
-            w0, w1 = _weights(state, q)
+            w0, w1 = qubit_weights(state, q)
             if reset and w0 > 0 and w1 > 0 and _separable(state, q, w0, w1):
-                _settle(state, q, 0, w0, True)
+                collapse(state, q, 0, w0, True)
                 self.stats.merges += 1
                 continue
             k1 = n if w0 <= 0 else 0 if w1 <= 0 else int(self.rng.binomial(n, w1 / (w0 + w1)))
@@ -267,7 +226,7 @@ class _Walker:
                 self.alive += 1
                 self.stats.splits += 1
                 self.stats.peak_states = max(self.stats.peak_states, self.alive)
-                _settle(other, q, small, w1 if small else w0, reset)
+                collapse(other, q, small, w1 if small else w0, reset)
                 if not reset:
                     sub_bits[step.clbit] = small
                 self.walk(other, sub_bits, k1 if small else n - k1, pc)
@@ -277,7 +236,7 @@ class _Walker:
                 n -= k1 if small else n - k1
             else:
                 outcome = 1 if k1 == n else 0
-            _settle(state, q, outcome, w1 if outcome else w0, reset)
+            collapse(state, q, outcome, w1 if outcome else w0, reset)
             if not reset:
                 clbits[step.clbit] = outcome
         self.leaf(state, clbits, n)
@@ -290,17 +249,13 @@ class _Walker:
             self.on_leaf(clbits.copy(), n, state)
         plan = self.plan
         if not plan.deferred:
-            rows, inverse = clbits[None, :], np.zeros(n, dtype=np.int64)
-        else:
-            p = marginal_probabilities(state, plan.deferred)
-            uniq, inverse = np.unique(sample_indices(p, n, self.rng), return_inverse=True)
-            rows = np.repeat(clbits[None, :], len(uniq), axis=0)
-            rows[:, list(plan.tail_bits)] = index_bits(uniq, len(plan.deferred))[
-                :, list(plan.tail_src)]
-        ids = np.array([self.key_ids.setdefault(format_bits(r, self.circuit.cregs,
-                                                            self.bit_order), len(self.key_ids))
-                        for r in rows], dtype=np.int64)
-        self.blocks.append(ids[np.asarray(inverse).ravel()])
+            key = format_bits(clbits, self.circuit.cregs, self.bit_order)
+            self.blocks.append(np.full(n, self.key_ids.setdefault(key, len(self.key_ids)),
+                                       dtype=np.int64))
+            return
+        self.blocks.append(sample_keys(marginal_probabilities(state, plan.deferred), n, self.rng,
+                                       clbits, plan.tail_bits, plan.tail_src,
+                                       self.circuit.cregs, self.bit_order, self.key_ids))
 
 
 @dataclass
@@ -332,8 +287,6 @@ def run_branching(circuit: Circuit, shots: int, rng: np.random.Generator, *,
     >>> run.stats.leaves, int(run.shot_index.size)
     (2, 1000)
     """
-    from .simulator import _dtype, initial_state_vector
-
     plan = plan_dynamic(circuit)
     itemsize = np.dtype(_dtype(precision)).itemsize
     check_state_memory(circuit.num_qubits, itemsize, max_memory,
@@ -358,8 +311,6 @@ def run_dynamic(circuit: Circuit, shots: int, rng: np.random.Generator, *,
     Branching (:func:`run_branching`) when its states fit in memory, else one trajectory per shot
     (:func:`run_per_shot`, two state vectors) when that fits, else SimulationError.
     """
-    from .simulator import _dtype
-
     itemsize = np.dtype(_dtype(precision)).itemsize
     copies = max_states_alive(plan_dynamic(circuit), shots)
     if copies > 2:
@@ -381,8 +332,6 @@ def run_per_shot(circuit: Circuit, shots: int, rng: np.random.Generator, *,
     """Reference path: each shot runs every instruction on a fresh copy of the initial state,
     measurements collapsing it with the Born rule. Cost grows with ``shots``; two state vectors
     alive (the initial state and the working copy)."""
-    from .simulator import _dtype, initial_state_vector, run_trajectory
-
     check_state_memory(circuit.num_qubits, np.dtype(_dtype(precision)).itemsize, max_memory,
                        copies=2)
     start = initial_state_vector(circuit.num_qubits, initial_state, precision=precision,

@@ -20,8 +20,8 @@ from .backends import get_backend
 from .circuit import Circuit, Instruction
 from .errors import CircuitError, SimulationError
 from .resources import check_state_memory
-from .result import Result, check_bit_order, format_bits, index_bits
-from .sampling import measure_qubit, reset_qubit, sample_indices
+from .result import Result, check_bit_order
+from .sampling import marginal_probabilities, measure_qubit, reset_qubit, sample_keys
 from .statevector import Statevector
 
 PRECISIONS = {"double": np.complex128, "single": np.complex64}
@@ -208,8 +208,7 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         state = initial_state_vector(circuit.num_qubits, initial_state, precision=precision,
                                      max_memory=max_memory)
         state = get_backend(backend)(circuit, plan.gates, state)
-        keys, shot_index = _sample_terminal(Statevector(state), plan, shots, rng, circuit,
-                                            bit_order)
+        keys, shot_index = _sample_terminal(state, plan, shots, rng, circuit, bit_order)
     else:
         from .dynamic import run_dynamic
 
@@ -225,20 +224,13 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
                   implicit_measurement=implicit)
 
 
-def _sample_terminal(sv: Statevector, plan: TerminalPlan, shots: int, rng: np.random.Generator,
+def _sample_terminal(state: np.ndarray, plan: TerminalPlan, shots: int, rng: np.random.Generator,
                      circuit: Circuit, bit_order: str) -> tuple[list[str], np.ndarray]:
     """Sample the measured qubits' marginal distribution; return distinct keys and, per shot,
     the index of its key."""
-    p = sv.probabilities_array(plan.measured)
-    idx = sample_indices(p, shots, rng)
-    uniq, inverse = np.unique(idx, return_inverse=True)
-    bits = index_bits(uniq, len(plan.measured))
-    src = np.array(plan.sources, dtype=np.int64)
-    cl = np.zeros((len(uniq), circuit.num_clbits), dtype=np.uint8)
-    written = src >= 0
-    cl[:, written] = bits[:, src[written]]
-    keys = [format_bits(row, circuit.cregs, bit_order) for row in cl]
-    # Distinct samples can map to one key (a measured qubit copied to no bit); merge them.
+    written = [j for j, src in enumerate(plan.sources) if src >= 0]
     key_ids: dict[str, int] = {}
-    remap = np.array([key_ids.setdefault(k, len(key_ids)) for k in keys], dtype=np.int64)
-    return list(key_ids), remap[inverse.ravel()]
+    shot_keys = sample_keys(marginal_probabilities(state, plan.measured), shots, rng,
+                            np.zeros(circuit.num_clbits, np.uint8), written,
+                            [plan.sources[j] for j in written], circuit.cregs, bit_order, key_ids)
+    return list(key_ids), shot_keys

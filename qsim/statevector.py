@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import CircuitError
 from .kron import ket
-from .result import check_bit_order, format_bits, index_bits
+from .result import check_bit_order, index_bits
 
 
 class Statevector:
@@ -68,16 +68,9 @@ class Statevector:
         Index j's binary digits (most significant first) are the values of ``qubits`` in the order
         given (all qubits, 0 first, by default).
         """
-        qs = self._check_qubits(qubits)
-        p = self.data.real ** 2 + self.data.imag ** 2
-        if qs == list(range(self.num_qubits)):
-            return p.astype(np.float64, copy=False)
-        t = p.reshape((2,) * self.num_qubits)
-        rest = tuple(q for q in range(self.num_qubits) if q not in qs)
-        m = t.sum(axis=rest) if rest else t
-        kept = sorted(qs)  # axes of m are the kept qubits in increasing order
-        m = m.transpose([kept.index(q) for q in qs])
-        return np.ascontiguousarray(m, dtype=np.float64).ravel()
+        from .sampling import marginal_probabilities
+
+        return marginal_probabilities(self.data, self._check_qubits(qubits))
 
     def probabilities(self, qubits: Sequence[int] | None = None, *, bit_order: str = "big",
                       threshold: float = 1e-12) -> dict[str, float]:
@@ -104,15 +97,15 @@ class Statevector:
     def sample(self, shots: int, seed: int | None = None,
                qubits: Sequence[int] | None = None, *, bit_order: str = "big") -> dict[str, int]:
         """Measure ``qubits`` (default: all) ``shots`` times: counts ``{bitstring: n}``."""
-        from .sampling import sample_indices
+        from .sampling import sample_keys
 
         qs = self._check_qubits(qubits)
-        p = self.probabilities_array(qs)
-        idx = sample_indices(p, shots, np.random.default_rng(seed))
-        uniq, cnt = np.unique(idx, return_counts=True)
-        bits = index_bits(uniq, len(qs))
-        regs = [("q", len(qs))]
-        return {format_bits(b, regs, bit_order): int(c) for b, c in zip(bits, cnt)}
+        key_ids: dict[str, int] = {}
+        shot_keys = sample_keys(self.probabilities_array(qs), shots, np.random.default_rng(seed),
+                                np.zeros(len(qs), np.uint8), range(len(qs)), range(len(qs)),
+                                [("q", len(qs))], bit_order, key_ids)
+        counts = np.bincount(shot_keys, minlength=len(key_ids))
+        return {k: int(counts[i]) for k, i in sorted(key_ids.items())}
 
     # --- algebra ---------------------------------------------------------------------------------
     def expectation(self, op: Any, qubits: Sequence[int] | None = None) -> complex | float:
