@@ -12,7 +12,7 @@ quantum register ``q`` of 2 qubits and no classical bits; ``Circuit(2, 2)`` adds
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -521,8 +521,3 @@ for _name in GATES:
         setattr(Circuit, _name, _make_gate_method(_name))
 Circuit.i = Circuit.id  # type: ignore[attr-defined]
 
-
-def iter_gates(circuit: Circuit) -> Iterable[Instruction]:
-    """The circuit's instructions with definitions expanded (generator, no copy)."""
-    for ins in circuit.instructions:
-        yield from circuit.expand(ins)
