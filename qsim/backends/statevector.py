@@ -24,13 +24,6 @@ from .fusion import FusedOp, FusionConfig, Gate, block_op, classify, fuse
 DEFAULT_FUSION = FusionConfig()
 
 
-def instruction_matrix(ins: Instruction) -> np.ndarray:
-    """The unitary of a library-gate or ``unitary`` instruction (first qubit leftmost)."""
-    if ins.matrix is not None:
-        return ins.matrix
-    return gate_matrix(ins.name, ins.params)
-
-
 def _library_gate(ins: Instruction) -> Gate | None:
     g = GATES[ins.name]
     if g.diagonal and g.permutation:  # identity (id, u0)
