@@ -28,6 +28,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_qasm": ("qsim.qasm", "load_qasm"),
     "loads_qasm": ("qsim.qasm", "loads_qasm"),
+    "draw_text": ("qsim.draw", "draw_text"),
+    "to_qasm": ("qsim.qasm.export", "to_qasm"),
     "plot_histogram": ("qsim.plot", "plot_histogram"),
     "plot_probabilities": ("qsim.plot", "plot_probabilities"),
     "PauliSum": ("qsim.pauli", "PauliSum"),

@@ -116,6 +116,8 @@ class Circuit:
         self.cregs: list[tuple[str, int]] = []
         self.instructions: list[Instruction] = []
         self.definitions: dict[str, GateDefinition] = {}
+        #: Where each register was declared (``"file:line:col"``), when loaded from OpenQASM.
+        self.register_locations: dict[str, str] = {}
         self.name = name
         self._nq = self._nc = 0
         if num_qubits:
@@ -325,6 +327,7 @@ class Circuit:
         c._nq, c._nc = self._nq, self._nc
         c.instructions = list(self.instructions)
         c.definitions = dict(self.definitions)
+        c.register_locations = dict(self.register_locations)
         return c
 
     def inverse(self) -> Circuit:
@@ -473,23 +476,6 @@ class Circuit:
             body += f"; ... ({len(self.instructions) - 8} more)"
         return (f"Circuit({self._nq} qubits, {self._nc} clbits, {len(self.instructions)} "
                 f"instructions: {body})")
-
-    def draw(self, width: int = 80) -> str:
-        """A text diagram of the circuit (one wire per qubit)."""
-        from .draw import draw_text
-
-        return draw_text(self, width=width)
-
-    def to_qasm(self) -> str:
-        """OpenQASM 2.0 text for this circuit (loadable by qsim and by Qiskit).
-
-        It loads back to an equal circuit when every gate has a qelib1 name; user unitaries, gates no
-        qelib1.inc defines and renamed definitions load back equivalent (same state up to a global
-        phase) but written as gate definitions.
-        """
-        from .qasm.export import to_qasm
-
-        return to_qasm(self)
 
 
 def _checked_unitary(matrix: Any, k: int) -> np.ndarray:
