@@ -8,7 +8,7 @@ are appended to the gate (``X if c==1``); barriers are ``░``; resets ``|0>``. 
 into pages of at most ``width`` characters, marked ``»`` / ``«``.
 
 >>> from qsim import Circuit
->>> print(Circuit(2).h(0).cx(0, 1).draw())
+>>> print(draw_text(Circuit(2).h(0).cx(0, 1)))
 q[0]: ─H──●──
           │
 q[1]: ────X──
@@ -17,26 +17,51 @@ q[1]: ────X──
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
-from .circuit import Circuit, Instruction
+from .gates import GATES
 
-# Library gates drawn as controls (●) on their first num_controls qubits and this label on the rest.
-_CONTROLLED_TARGET = {
-    "CX": "X", "cx": "X", "cy": "Y", "ch": "H", "cs": "S", "csdg": "S†", "csx": "√X",
-    "cp": "P", "cu1": "U1", "crx": "Rx", "cry": "Ry", "crz": "Rz", "cu3": "U3", "cu": "U",
-    "ccx": "X", "cswap": "×", "c3x": "X", "c3sqrtx": "√X", "c4x": "X",
-}
-# Gates symmetric in their qubits: the same symbol on every wire.
-_SYMMETRIC = {"cz": "●", "ccz": "●", "swap": "×", "iswap": "iSwap", "rxx": "Rxx", "ryy": "Ryy",
-              "rzz": "Rzz"}
-_NAMES = {
-    "U": "U", "u3": "U3", "u": "U", "u2": "U2", "u1": "U1", "p": "P", "u0": "U0", "id": "I",
-    "x": "X", "y": "Y", "z": "Z", "h": "H", "s": "S", "sdg": "S†", "t": "T", "tdg": "T†",
-    "sx": "√X", "sxdg": "√X†", "rx": "Rx", "ry": "Ry", "rz": "Rz", "r": "R", "dcx": "DCX",
-    "rzx": "Rzx", "ecr": "ECR", "rccx": "RCCX", "rc3x": "RC3X",
-}
+
+# What a diagram reads of a circuit, structurally: qsim.circuit imports nothing from here and this
+# module imports nothing from it, so that neither has to load the other.
+class InstructionLike(Protocol):
+    """The parts of a :class:`qsim.Instruction` a diagram shows."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def qubits(self) -> tuple[int, ...]: ...
+    @property
+    def params(self) -> tuple[float, ...]: ...
+    @property
+    def clbits(self) -> tuple[int, ...]: ...
+    @property
+    def condition(self) -> tuple[str, int] | None: ...
+    @property
+    def label(self) -> str | None: ...
+
+
+class CircuitLike(Protocol):
+    """The parts of a :class:`qsim.Circuit` a diagram shows."""
+
+    @property
+    def num_qubits(self) -> int: ...
+    @property
+    def num_clbits(self) -> int: ...
+    @property
+    def qregs(self) -> Sequence[tuple[str, int]]: ...
+    @property
+    def cregs(self) -> Sequence[tuple[str, int]]: ...
+    @property
+    def instructions(self) -> Sequence[InstructionLike]: ...
+    @property
+    def definitions(self) -> Mapping[str, object]: ...
+    def creg_indices(self, name: str) -> Iterable[int]: ...
+
+
 # ASCII fallback, applied to labels before layout so that widths stay right.
 _ASCII = str.maketrans({"─": "-", "│": "|", "┼": "+", "●": "*", "░": "#", "×": "x", "√": "s",
                         "†": "dg", "→": "->", "π": "pi", "»": ">", "«": "<"})
@@ -62,7 +87,7 @@ def _with_params(label: str, params: tuple[float, ...]) -> str:
     return f"{label}({','.join(format_angle(p) for p in params)})"
 
 
-def _bit_name(circuit: Circuit, bit: int) -> str:
+def _bit_name(circuit: CircuitLike, bit: int) -> str:
     off = 0
     for name, size in circuit.cregs:
         if bit < off + size:
@@ -71,7 +96,7 @@ def _bit_name(circuit: Circuit, bit: int) -> str:
     return f"c{bit}"
 
 
-def instruction_labels(circuit: Circuit, ins: Instruction) -> list[str]:
+def instruction_labels(circuit: CircuitLike, ins: InstructionLike) -> list[str]:
     """The symbol drawn on each of ``ins.qubits`` (same order)."""
     n = len(ins.qubits)
     if ins.name == "barrier":
@@ -80,24 +105,22 @@ def instruction_labels(circuit: Circuit, ins: Instruction) -> list[str]:
         labels = [f"M→{_bit_name(circuit, ins.clbits[0])}"]
     elif ins.name == "reset":
         labels = ["|0>"]
-    elif ins.name in circuit.definitions or ins.name == "unitary" or (
-            ins.name not in _CONTROLLED_TARGET and ins.name not in _SYMMETRIC):
-        if ins.name == "unitary":
-            base = ins.label or "Unitary"
-        elif ins.name in circuit.definitions:
-            base = ins.name
-        else:
-            base = _NAMES.get(ins.name, ins.name)
-        # Order matters for these gates: the first qubit carries the name, the others #2, #3, ...
-        labels = [_with_params(base, ins.params)] + [f"#{k + 1}" for k in range(1, n)]
-    elif ins.name in _SYMMETRIC:
-        labels = [_with_params(_SYMMETRIC[ins.name], ins.params)] * n
     else:
-        from .gates import GATES
-
-        k = GATES[ins.name].num_controls
-        target = _with_params(_CONTROLLED_TARGET[ins.name], ins.params)
-        labels = ["●"] * k + [target] * (n - k)
+        # A definition shadows the library gate of the same name.
+        defined = ins.name in circuit.definitions or ins.name == "unitary"
+        g = None if defined else GATES.get(ins.name)
+        if g is None or g.draw_style == "box":
+            if ins.name == "unitary":
+                base = ins.label or "Unitary"
+            else:
+                base = g.label if g is not None else ins.name
+            # Order matters for these gates: the first qubit carries the name, the others #2, #3...
+            labels = [_with_params(base, ins.params)] + [f"#{k + 1}" for k in range(1, n)]
+        elif g.draw_style == "symmetric":
+            labels = [_with_params(g.label, ins.params)] * n
+        else:
+            k = g.num_controls
+            labels = ["●"] * k + [_with_params(g.label, ins.params)] * (n - k)
     if ins.condition is not None:
         labels[-1] += f" if {ins.condition[0]}=={ins.condition[1]}"
     return labels
@@ -111,15 +134,16 @@ class _Placed:
     barrier: bool
 
 
-def moments(circuit: Circuit) -> list[list[Instruction]]:
+def moments(circuit: CircuitLike) -> list[list[InstructionLike]]:
     """The circuit's instructions grouped into moments (see the module docstring)."""
     return [[p[0] for p in m] for m in _layout(circuit)]
 
 
-def _layout(circuit: Circuit, ascii: bool = False) -> list[list[tuple[Instruction, _Placed]]]:
+def _layout(circuit: CircuitLike,
+            ascii: bool = False) -> list[list[tuple[InstructionLike, _Placed]]]:
     nq = circuit.num_qubits
     level = [0] * (nq + circuit.num_clbits)
-    out: list[list[tuple[Instruction, _Placed]]] = []
+    out: list[list[tuple[InstructionLike, _Placed]]] = []
     for ins in circuit.instructions:
         if not ins.qubits:
             continue
@@ -160,7 +184,7 @@ def _render_moment(placed: list[_Placed], nq: int) -> tuple[list[str], list[str]
     return rows, gaps
 
 
-def draw_text(circuit: Circuit, width: int | None = 80, *, ascii: bool = False) -> str:
+def draw_text(circuit: CircuitLike, width: int | None = 80, *, ascii: bool = False) -> str:
     """A text diagram of ``circuit``, one wire per qubit (qubit 0 on top), wrapped to ``width``
     characters per line (``None`` or 0: no wrapping). ``ascii=True`` uses only ASCII characters.
 

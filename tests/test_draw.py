@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import qsim
 from qsim import Circuit
 from qsim.circuit import GateDefinition
 from qsim.draw import draw_text, format_angle, moments
@@ -23,12 +24,12 @@ def test_bell_diagram_exact() -> None:
     expected = "q[0]: ─H──●──\n" \
                "          │\n" \
                "q[1]: ────X──"
-    assert Circuit(2).h(0).cx(0, 1).draw() == expected
+    assert draw_text(Circuit(2).h(0).cx(0, 1)) == expected
 
 
-def test_draw_method_equals_draw_text() -> None:
+def test_top_level_draw_text_is_the_module_function() -> None:
     c = Circuit(3).h(0).cx(0, 2).rz(0.25, 1)
-    assert c.draw(width=30) == draw_text(c, width=30)
+    assert qsim.draw_text(c, width=30) == draw_text(c, width=30)
 
 
 def test_x_on_qubit_1_of_3_only_on_its_wire() -> None:

@@ -7,9 +7,11 @@ little-endian matrices are re-ordered to big-endian by hand where the gate is no
 
 import cmath
 import math
+from functools import reduce
 
 import numpy as np
 import pytest
+from scipy.linalg import expm
 
 from qsim import CircuitError
 from qsim.gates import GATES, QELIB1_2017, QISKIT_QELIB1_EXTRA, gate_matrix, inverse_of
@@ -170,6 +172,50 @@ def test_qelib_name_sets():
     assert QISKIT_QELIB1_EXTRA <= set(GATES)
     assert not QELIB1_2017 & QISKIT_QELIB1_EXTRA
     assert {"U", "CX"} <= set(GATES)
+
+
+def test_qelib_name_sets_are_read_from_the_records():
+    assert QELIB1_2017 == {
+        "u3", "u2", "u1", "cx", "id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "rx", "ry",
+        "rz", "cz", "cy", "ch", "ccx", "crz", "cu1", "cu3"}
+    assert QISKIT_QELIB1_EXTRA == {
+        "u0", "u", "p", "sx", "sxdg", "swap", "cswap", "crx", "cry", "cp", "csx", "cu", "rxx",
+        "rzz", "rccx", "rc3x", "c3x", "c3sqrtx", "c4x"}
+    assert {n for n, g in GATES.items() if g.library == "builtin"} == {"U", "CX"}
+
+
+@pytest.mark.parametrize("name", sorted(GATES))
+def test_record_is_consistent(name):
+    g = GATES[name]
+    assert g.name == name and g.label
+    # The exporter writes a gate either by name (some qelib1 or the language has it) or through
+    # the record's definition, never both.
+    assert (g.library is None) == (g.qasm_body is not None)
+    if g.qasm_body is not None:
+        assert len(g.qasm_body.params) == g.num_params
+        assert len(g.qasm_body.qubits) == g.num_qubits
+        assert set(g.qasm_body.uses) <= {n for n, h in GATES.items() if h.qasm_body is not None}
+    if g.draw_style == "controlled":
+        assert 0 < g.num_controls < g.num_qubits
+
+
+PAULI = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]),
+         "Z": np.diag([1, -1])}
+
+
+def test_generators_are_the_pauli_rotations():
+    assert {n: g.generator for n, g in GATES.items() if g.generator is not None} == {
+        "rx": "X", "ry": "Y", "rz": "Z", "rxx": "XX", "ryy": "YY", "rzz": "ZZ", "rzx": "ZX"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, g in GATES.items() if g.generator is not None))
+@pytest.mark.parametrize("theta", [0.7, -1.3, math.pi, 2.9])
+def test_rotation_is_exp_of_its_generator(name, theta):
+    g = GATES[name]
+    assert g.num_params == 1 and len(g.generator) == g.num_qubits
+    p = reduce(np.kron, [PAULI[c] for c in g.generator])  # first qubit leftmost
+    np.testing.assert_allclose(gate_matrix(name, [theta]), expm(-1j * theta / 2 * p),
+                               atol=1e-12)
 
 
 def test_u_family_relations():

@@ -4,10 +4,11 @@ The text starts with ``OPENQASM 2.0;`` and ``include "qelib1.inc";``, then the g
 the instructions need, the registers in declaration order, and one statement per instruction.
 
 * Gates of the 2017 ``qelib1.inc`` (``QELIB1_2017``), of Qiskit's extended one
-  (``QISKIT_QELIB1_EXTRA``) and the built-ins ``U``/``CX`` are written by name, except ``u0(γ)``
-  with a non-integer γ (Qiskit refuses it), written as the identical ``id``.
+  (``QISKIT_QELIB1_EXTRA``) and the built-ins ``U``/``CX`` (each gate's ``GateDef.library``) are
+  written by name, except ``u0(γ)`` with a non-integer γ (Qiskit refuses it), written as the
+  identical ``id``.
 * The other library gates (``ryy rzx ecr iswap dcx r cs csdg ccz``) are written as ``gate``
-  definitions built from qelib1 gates (their standard decompositions, exact).
+  definitions built from qelib1 gates: their standard decompositions, exact (``GateDef.qasm_body``).
 * ``unitary`` on one qubit becomes ``u3`` (ZYZ angles; the global phase is dropped); on two qubits a
   ``gate unitary_k a,b`` defined by a cosine-sine decomposition into ``u3 u1 cu3 ry cx`` (exact up
   to a global phase). Larger unitaries raise :class:`~qsim.errors.CircuitError`.
@@ -35,43 +36,95 @@ from __future__ import annotations
 import cmath
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from ..circuit import Circuit, GateDefinition, Instruction
 from ..errors import CircuitError
-from ..gates import GATES, QELIB1_2017, QISKIT_QELIB1_EXTRA, u_matrix
+from ..gates import GATES, QasmBody, u_matrix
 
-__all__ = ["to_qasm", "format_float", "u3_angles", "two_qubit_ops", "EXTRA_GATE_BODIES"]
+__all__ = ["to_qasm", "format_float", "u3_angles", "two_qubit_ops"]
 
+
+# What the exporter reads of a circuit, structurally: qsim.circuit imports nothing from here and
+# this module imports nothing from it, so that neither has to load the other.
+class InstructionLike(Protocol):
+    """The parts of a :class:`qsim.Instruction` the exporter writes."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def qubits(self) -> tuple[int, ...]: ...
+    @property
+    def params(self) -> tuple[float, ...]: ...
+    @property
+    def clbits(self) -> tuple[int, ...]: ...
+    @property
+    def condition(self) -> tuple[str, int] | None: ...
+    @property
+    def matrix(self) -> np.ndarray | None: ...
+    @property
+    def label(self) -> str | None: ...
+
+
+class DefinitionOpLike(Protocol):
+    """One operation of a gate definition (:class:`qsim.DefinitionOp`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def params(self) -> tuple[Any, ...]: ...
+    @property
+    def qubits(self) -> tuple[int, ...]: ...
+
+
+class GateDefinitionLike(Protocol):
+    """A gate definition (:class:`qsim.GateDefinition`); ``body is None``: opaque."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def params(self) -> tuple[str, ...]: ...
+    @property
+    def qubits(self) -> tuple[str, ...]: ...
+    @property
+    def body(self) -> Sequence[DefinitionOpLike] | None: ...
+
+
+class CircuitLike(Protocol):
+    """The parts of a :class:`qsim.Circuit` the exporter writes."""
+
+    @property
+    def qregs(self) -> Sequence[tuple[str, int]]: ...
+    @property
+    def cregs(self) -> Sequence[tuple[str, int]]: ...
+    @property
+    def instructions(self) -> Sequence[InstructionLike]: ...
+    @property
+    def definitions(self) -> Mapping[str, GateDefinitionLike]: ...
+
+
+#: Library gates OpenQASM 2 knows by name (a built-in or a gate of either qelib1.inc).
+_WRITTEN_BY_NAME = frozenset(n for n, g in GATES.items() if g.library is not None)
+# The order these definitions have always been written in, kept so that exported text does not
+# change; a new gate needs no entry here: unlisted ones follow, in library order.
+_OLD_ORDER = ("ryy", "rzx", "ecr", "iswap", "dcx", "r", "cs", "csdg", "ccz")
+#: Library gates written through a ``gate`` definition, in the order the definitions are written.
+_EXTRA_BODIES: dict[str, QasmBody] = {
+    n: g.qasm_body
+    for n, g in sorted(GATES.items(), key=lambda item: (
+        _OLD_ORDER.index(item[0]) if item[0] in _OLD_ORDER else len(_OLD_ORDER)))
+    if g.qasm_body is not None}
 #: Gate names the exported include provides (either loader) or that Qiskit's legacy mode treats
 #: specially: a user definition with one of these names is renamed.
-_LIBRARY_NAMES = frozenset(QELIB1_2017 | QISKIT_QELIB1_EXTRA | {"U", "CX", "delay"})
-_WRITTEN_BY_NAME = _LIBRARY_NAMES - {"delay"}
+_TAKEN_BY_LIBRARY = _WRITTEN_BY_NAME | {"delay"}
 _KEYWORDS = frozenset({
     "OPENQASM", "include", "qreg", "creg", "gate", "opaque", "measure", "reset", "barrier", "if",
     "pi", "sin", "cos", "tan", "exp", "ln", "sqrt", "U", "CX",
 })
 _IDENT = re.compile(r"[a-z][A-Za-z0-9_]*\Z")
-
-#: Definitions of the library gates that no qelib1.inc defines: (params, qubits, body text). The
-#: body uses qelib1 gates and, for ``ecr``, ``rzx`` (renamed with the helper if needed).
-EXTRA_GATE_BODIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "ryy": (("theta",), ("a", "b"), ("rx(pi/2) a;", "rx(pi/2) b;", "cx a,b;", "rz(theta) b;",
-                                     "cx a,b;", "rx(-pi/2) a;", "rx(-pi/2) b;")),
-    "rzx": (("theta",), ("a", "b"), ("h b;", "cx a,b;", "rz(theta) b;", "cx a,b;", "h b;")),
-    "ecr": ((), ("a", "b"), ("{rzx}(pi/4) a,b;", "x a;", "{rzx}(-pi/4) a,b;")),
-    "iswap": ((), ("a", "b"), ("s a;", "s b;", "h a;", "cx a,b;", "cx b,a;", "h b;")),
-    "dcx": ((), ("a", "b"), ("cx a,b;", "cx b,a;")),
-    "r": (("theta", "phi"), ("a",), ("u3(theta, phi - pi/2, -phi + pi/2) a;",)),
-    "cs": ((), ("a", "b"), ("cu1(pi/2) a,b;",)),
-    "csdg": ((), ("a", "b"), ("cu1(-pi/2) a,b;",)),
-    "ccz": ((), ("a", "b", "c"), ("h c;", "ccx a,b,c;", "h c;")),
-}
-_EXTRA_DEPS = {"ecr": ("rzx",)}
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -184,7 +237,7 @@ class _Names:
     """Allocates global OpenQASM names that are valid and distinct."""
 
     def __init__(self) -> None:
-        self.taken: set[str] = set(_LIBRARY_NAMES | _KEYWORDS)
+        self.taken: set[str] = set(_TAKEN_BY_LIBRARY | _KEYWORDS)
 
     def claim(self, wanted: str) -> str:
         base = _sanitize(wanted)
@@ -236,7 +289,7 @@ def _rename_expr(p: Any, mapping: dict[str, str]) -> Any:
     return p
 
 
-def _definition_order(defs: dict[str, GateDefinition]) -> list[str]:
+def _definition_order(defs: Mapping[str, GateDefinitionLike]) -> list[str]:
     """Definitions so that each comes after those its body uses (stable otherwise)."""
     order: list[str] = []
     state: dict[str, int] = {}
@@ -262,7 +315,7 @@ def _definition_order(defs: dict[str, GateDefinition]) -> list[str]:
 
 
 # --- the exporter -------------------------------------------------------------------------------
-def to_qasm(circuit: Circuit) -> str:
+def to_qasm(circuit: CircuitLike) -> str:
     """OpenQASM 2.0 text for ``circuit`` (see the module docstring for what is written how).
 
     Loading the text back (``qsim.loads_qasm``) gives an equal circuit when every gate is a qelib1
@@ -287,7 +340,7 @@ def to_qasm(circuit: Circuit) -> str:
 
     def need_extra(name: str) -> None:
         if name not in extras_needed:
-            for dep in _EXTRA_DEPS.get(name, ()):
+            for dep in _EXTRA_BODIES[name].uses:
                 need_extra(dep)
             extras_needed.add(name)
 
@@ -296,7 +349,7 @@ def to_qasm(circuit: Circuit) -> str:
             return def_names[name]
         if name in _WRITTEN_BY_NAME:
             return name
-        if name in EXTRA_GATE_BODIES:
+        if name in _EXTRA_BODIES:
             need_extra(name)
             return "{extra:" + name + "}"
         raise CircuitError(f"{where}: gate {name!r} is neither a library gate nor defined")
@@ -314,14 +367,14 @@ def to_qasm(circuit: Circuit) -> str:
         if text is not None:
             body_lines.append(text)
 
-    extra_names = {n: names.claim(n) for n in EXTRA_GATE_BODIES if n in extras_needed}
+    extra_names = {n: names.claim(n) for n in _EXTRA_BODIES if n in extras_needed}
     extra_lines: list[str] = []
-    for n in EXTRA_GATE_BODIES:
+    for n, d in _EXTRA_BODIES.items():
         if n in extras_needed:
-            params, qubits, body = EXTRA_GATE_BODIES[n]
-            head = extra_names[n] + (f"({','.join(params)})" if params else "")
-            stmts = " ".join(s.format(rzx=extra_names.get("rzx", "rzx")) for s in body)
-            extra_lines.append(f"gate {head} {','.join(qubits)} {{ {stmts} }}")
+            head = extra_names[n] + (f"({','.join(d.params)})" if d.params else "")
+            uses = {u: extra_names[u] for u in d.uses}
+            stmts = " ".join(s.format(**uses) for s in d.body)
+            extra_lines.append(f"gate {head} {','.join(d.qubits)} {{ {stmts} }}")
 
     def fill(line: str) -> str:
         return re.sub(r"\{extra:(\w+)\}", lambda m: extra_names[m.group(1)], line)
@@ -336,7 +389,8 @@ def to_qasm(circuit: Circuit) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _definition_text(d: GateDefinition, name: str, resolve: Any) -> list[str]:
+def _definition_text(d: GateDefinitionLike, name: str, resolve: Callable[[str, str], str]
+                     ) -> list[str]:
     params = _local_names(d.params, "p")
     qubits = _local_names(d.qubits, "q", avoid=params)
     pmap = {old: new for old, new in zip(d.params, params) if old != new}
@@ -360,8 +414,9 @@ def _definition_text(d: GateDefinition, name: str, resolve: Any) -> list[str]:
     return [f"gate {head} {','.join(qubits)} {{ {' '.join(stmts)} }}"]
 
 
-def _instruction_text(circuit: Circuit, pos: int, ins: Instruction, qubit_ref: list[str],
-                      clbit_ref: list[str], creg_names: dict[str, str], resolve: Any,
+def _instruction_text(circuit: CircuitLike, pos: int, ins: InstructionLike, qubit_ref: list[str],
+                      clbit_ref: list[str], creg_names: dict[str, str],
+                      resolve: Callable[[str, str], str],
                       names: _Names, unitary_lines: list[str]) -> str | None:
     prefix = ""
     if ins.condition is not None:

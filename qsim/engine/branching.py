@@ -1,0 +1,245 @@
+"""Circuits with mid-circuit measurement, reset or classical control, simulated by branching.
+
+Everything here speaks to the :class:`~qsim.backends.base.State` protocol only, on the one plan
+of :mod:`qsim.compile.plan`.
+
+:func:`run_dynamic` walks the tree of measurement outcomes depth-first instead of simulating every
+shot. All ``shots`` start in one branch. At a measurement (or a reset) of qubit q the branch's
+shots are split between the outcomes with one binomial draw, ``k1 ~ Binomial(n, p1)``; each outcome
+that received shots continues once, with the collapsed state. The product of the binomial splits
+gives each final branch a multinomial number of shots, exactly as independent shots would. The
+work therefore grows with the number of distinct branches, not with ``shots``.
+
+* **Deferred measurements.** A measurement that no later operation can notice (no later gate,
+  reset or conditional on its qubit; no later condition reading its classical bit; no later
+  conditional measurement writing that bit) is not branched on: the qubit's value is sampled from
+  each final branch's distribution, like the terminal-measurement path of :func:`qsim.run`. So a
+  circuit whose only mid-circuit measurement is followed by gates and a final ``measure_all`` costs
+  about two simulations whatever the number of shots.
+* **Merging.** A reset of a qubit that is not entangled with the rest (the |0> and |1> branches
+  give the same state up to a global phase) continues as one branch without a random draw.
+* **Shot order.** The shot slots are filled branch by branch in traversal order (each final
+  branch's shots, with their sampled deferred bits, in a block), then permuted once with
+  ``rng.permutation(shots)``. Every random draw (binomial splits, deferred samples, the final
+  permutation) comes from ``rng`` in a fixed order, so the memory list is a deterministic function
+  of the seed; and since the per-branch counts are multinomial and the order a uniform random
+  permutation, the memory list has the distribution of independent shots.
+* **Memory.** At a split the branch with fewer shots is explored first, on a copy of the state;
+  the other outcome reuses the original array afterwards. At most ``1 + min(B, floor(log2 shots))``
+  state vectors are alive at once, where B is the number of branching measurements/resets: one
+  pending sibling per level of recursion, and each level holds at most half its parent's shots.
+  This number is checked with the backend's memory guard before anything is allocated; if it
+  does not fit but two state vectors do, the circuit runs one trajectory per shot instead
+  (:func:`run_per_shot`), else SimulationError. Transient scratch (the gate kernels', and
+  one float64 per amplitude when a branch's deferred measurements are sampled) comes on top, as
+  in the terminal-measurement path.
+
+:func:`run_per_shot` (one trajectory per shot, from a fresh copy of the initial state) is kept as
+the simple reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..backends.base import State
+from ..bits import format_bits
+from ..circuit import Circuit
+from ..compile.plan import Plan
+from ..errors import SimulationError
+from .job import Job, make_job
+from .sampling import sample_keys
+from .trajectory import condition_holds, run_trajectory
+
+LeafHook = Callable[[np.ndarray, int, np.ndarray], None]
+
+
+@dataclass
+class BranchStats:
+    """Counters of one branching run: ``leaves`` (distinct final branches), ``splits`` (states
+    copied because both outcomes had shots), ``merges`` (resets continued as one branch),
+    ``gate_calls`` (backend calls), ``peak_states`` (most state vectors alive at once)."""
+
+    leaves: int = 0
+    splits: int = 0
+    merges: int = 0
+    gate_calls: int = 0
+    peak_states: int = 1
+    leaf_shots: list[int] = field(default_factory=list)
+
+
+class _Walker:
+    """Depth-first traversal of the outcome tree; collects (clbit rows, per-shot row index)."""
+
+    def __init__(self, circuit: Circuit, plan: Plan, prepared: list[Any],
+                 rng: np.random.Generator, bit_order: str, merge_resets: bool,
+                 on_leaf: LeafHook | None = None) -> None:
+        self.circuit, self.plan, self.prepared, self.rng = circuit, plan, prepared, rng
+        self.bit_order, self.merge_resets, self.on_leaf = bit_order, merge_resets, on_leaf
+        self.key_ids: dict[str, int] = {}
+        self.blocks: list[np.ndarray] = []  # per leaf: key index of each of its shots
+        self.stats = BranchStats()
+        self.alive = 1
+
+    def walk(self, state: State, clbits: np.ndarray, n: int, pc: int) -> None:
+        """Run steps ``pc:`` on a branch holding ``n`` shots; recurses on the smaller side of a
+        split and continues the larger side in place."""
+        steps = self.plan.steps
+        while pc < len(steps):
+            step = steps[pc]
+            block = self.prepared[pc]
+            pc += 1
+            if step.condition is not None and not condition_holds(self.circuit, step.condition,
+                                                                  clbits):
+                continue
+            if step.kind in ("gates", "gate"):
+                state.apply(block)
+                self.stats.gate_calls += 1
+                continue
+            q, reset = step.qubit, step.kind == "reset"
+            w0, w1 = state.qubit_weights(q)
+            if reset and self.merge_resets and w0 > 0 and w1 > 0 and state.factorizes(q, w0, w1):
+                state.reset(q, 0, w0)
+                self.stats.merges += 1
+                continue
+            k1 = n if w0 <= 0 else 0 if w1 <= 0 else int(self.rng.binomial(n, w1 / (w0 + w1)))
+            if 0 < k1 < n:
+                small = 1 if k1 < n - k1 else 0
+                other, sub_bits = state.copy(), clbits.copy()
+                self.alive += 1
+                self.stats.splits += 1
+                self.stats.peak_states = max(self.stats.peak_states, self.alive)
+                _project(other, q, small, w1 if small else w0, reset)
+                if not reset:
+                    sub_bits[step.clbit] = small
+                self.walk(other, sub_bits, k1 if small else n - k1, pc)
+                del other
+                self.alive -= 1
+                outcome = 1 - small
+                n -= k1 if small else n - k1
+            else:
+                outcome = 1 if k1 == n else 0
+            _project(state, q, outcome, w1 if outcome else w0, reset)
+            if not reset:
+                clbits[step.clbit] = outcome
+        self.leaf(state, clbits, n)
+
+    def leaf(self, state: State, clbits: np.ndarray, n: int) -> None:
+        """Sample the deferred measurements of a final branch and record its ``n`` shots."""
+        self.stats.leaves += 1
+        self.stats.leaf_shots.append(n)
+        if self.on_leaf is not None:
+            self.on_leaf(clbits.copy(), n, state.to_host())
+        plan = self.plan
+        if not plan.deferred:
+            key = format_bits(clbits, self.circuit.cregs, self.bit_order)
+            self.blocks.append(np.full(n, self.key_ids.setdefault(key, len(self.key_ids)),
+                                       dtype=np.int64))
+            return
+        self.blocks.append(sample_keys(state.probabilities(plan.deferred), n, self.rng,
+                                       clbits, plan.tail_bits, plan.tail_src,
+                                       self.circuit.cregs, self.bit_order, self.key_ids))
+
+
+def _project(state: State, q: int, outcome: int, weight: float, reset: bool) -> None:
+    if reset:
+        state.reset(q, outcome, weight)
+    else:
+        state.collapse(q, outcome, weight)
+
+
+@dataclass
+class BranchingRun:
+    """What :func:`run_branching` returns: distinct ``keys``, each shot's index into ``keys``
+    (in the order the shots were taken), and the traversal counters."""
+
+    keys: list[str]
+    shot_index: np.ndarray
+    stats: BranchStats
+
+
+def branch(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big",
+           on_leaf: LeafHook | None = None) -> BranchingRun:
+    """Branch ``shots`` shots of ``job`` (memory already checked by the caller)."""
+    plan = job.plan()
+    walker = _Walker(job.circuit, plan, job.prepared(plan), rng, bit_order,
+                     "merge_resets" in job.backend.capabilities, on_leaf)
+    walker.walk(job.new_state(), np.zeros(job.circuit.num_clbits, dtype=np.uint8), int(shots), 0)
+    ordered = np.concatenate(walker.blocks)
+    shot_index = ordered[rng.permutation(int(shots))]
+    return BranchingRun(list(walker.key_ids), shot_index, walker.stats)
+
+
+def per_shot(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big"
+             ) -> tuple[list[str], np.ndarray]:
+    """One trajectory per shot from a copy of the initial state (memory already checked)."""
+    plan = job.plan(defer=False)
+    prepared = job.prepared(plan)
+    start = job.new_state()
+    circuit = job.circuit
+    key_ids: dict[str, int] = {}
+    shot_index = np.empty(shots, dtype=np.int64)
+    for s in range(shots):
+        clbits = np.zeros(circuit.num_clbits, dtype=np.uint8)
+        run_trajectory(circuit, plan, prepared, start.copy(), rng, clbits)
+        key = format_bits(clbits, circuit.cregs, bit_order)
+        shot_index[s] = key_ids.setdefault(key, len(key_ids))
+    return list(key_ids), shot_index
+
+
+def run_dynamic(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big"
+                ) -> tuple[list[str], np.ndarray]:
+    """Sample ``shots`` shots of a dynamic circuit: branching when its states fit in memory, else
+    one trajectory per shot (two states) when that fits, else SimulationError."""
+    copies = job.plan().max_states_alive(shots)
+    try:
+        job.check_memory(copies)
+    except SimulationError:
+        if copies <= 2:
+            raise
+        job.check_memory(2)
+        return per_shot(job, shots, rng, bit_order)
+    run = branch(job, shots, rng, bit_order)
+    return run.keys, run.shot_index
+
+
+def run_branching(circuit: Circuit, shots: int, rng: np.random.Generator, *,
+                  backend: str = "statevector", precision: str = "double",
+                  bit_order: str = "big", initial_state: Any = None,
+                  max_memory: int | None = None, on_leaf: LeafHook | None = None
+                  ) -> BranchingRun:
+    """Simulate ``shots`` shots of a dynamic circuit by branching (see the module docstring).
+
+    ``on_leaf(clbits, n, state)``, if given, is called once per final branch, before its deferred
+    measurements are sampled: its classical bits (uint8, flat order, deferred bits not yet
+    written), its number of shots and its state as a host vector (read it, do not keep or modify
+    it). Raises SimulationError, before allocating, when ``max_states_alive`` states would not fit
+    in ``max_memory`` bytes (default: the memory available).
+
+    >>> from qsim import Circuit
+    >>> c = Circuit(1, 2).h(0).measure(0, 0).h(0).measure(0, 1)
+    >>> run = run_branching(c, 1000, np.random.default_rng(1))
+    >>> run.stats.leaves, int(run.shot_index.size)
+    (2, 1000)
+    """
+    job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
+                   max_memory=max_memory)
+    job.check_memory(job.plan().max_states_alive(shots))
+    return branch(job, shots, rng, bit_order, on_leaf)
+
+
+def run_per_shot(circuit: Circuit, shots: int, rng: np.random.Generator, *,
+                 backend: str = "statevector", precision: str = "double", bit_order: str = "big",
+                 initial_state: Any = None, max_memory: int | None = None
+                 ) -> tuple[list[str], np.ndarray]:
+    """Reference path: each shot runs every instruction on a fresh copy of the initial state,
+    measurements collapsing it with the Born rule. Cost grows with ``shots``; two states alive
+    (the initial state and the working copy)."""
+    job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
+                   max_memory=max_memory)
+    job.check_memory(2)
+    return per_shot(job, shots, rng, bit_order)

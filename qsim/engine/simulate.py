@@ -1,0 +1,132 @@
+"""``simulate`` (final state vector) and ``run`` (sampled shots), for every backend.
+
+Both compile the circuit once (:func:`qsim.engine.job.make_job`: definitions lowered, the one plan
+of :mod:`qsim.compile.plan`) and talk to the backend only through the
+:class:`~qsim.backends.base.State` protocol. When every measurement is terminal the circuit is
+simulated once and the final distribution is sampled; otherwise the shots branch on the
+mid-circuit measurements (:mod:`qsim.engine.branching`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..bits import check_bit_order
+from ..circuit import Circuit
+from ..errors import SimulationError
+from ..result import Result
+from ..statevector import Statevector
+from .branching import run_dynamic
+from .job import Job, make_job
+from .sampling import sample_keys
+from .trajectory import run_trajectory
+
+
+def _final_state(job: Job, seed: int | None) -> Statevector:
+    plan = job.plan()
+    if plan.terminal:
+        job.check_memory()
+        state = job.new_state()
+        for block in job.prepared(plan):
+            state.apply(block)
+    else:
+        plan = job.plan(defer=False)
+        job.check_memory()
+        state = job.new_state()
+        run_trajectory(job.circuit, plan, job.prepared(plan), state, np.random.default_rng(seed),
+                       np.zeros(job.circuit.num_clbits, np.uint8))
+    return Statevector(state.to_host())
+
+
+def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "statevector",
+             precision: str = "double", seed: int | None = None,
+             max_memory: int | None = None) -> Statevector:
+    """Final state vector of ``circuit`` (qubit 0 leftmost), starting from |0...0> or
+    ``initial_state``.
+
+    Terminal measurements are ignored: the state just before them is returned. A circuit with
+    mid-circuit measurement, reset or classical control follows one random trajectory drawn with
+    ``seed``. ``precision="single"`` uses complex64. Raises SimulationError, before allocating, when
+    the state vector would not fit in ``max_memory`` bytes (default: the memory available).
+
+    >>> simulate(Circuit(2).h(0).cx(0, 1)).probabilities()
+    {'00': 0.4999999999999999, '11': 0.4999999999999999}
+    """
+    job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
+                   max_memory=max_memory)
+    return _final_state(job, seed)
+
+
+def _resolve_seed(seed: int | None) -> int:
+    if seed is None:
+        entropy = np.random.SeedSequence().entropy
+        return int(entropy) % (2**63)  # type: ignore[arg-type]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
+        backend: str = "statevector", precision: str = "double", bit_order: str = "big",
+        memory: bool = False, initial_state: Any = None, max_memory: int | None = None,
+        keep_state: bool = False) -> Result:
+    """Sample ``shots`` runs of ``circuit``; counts keyed by classical bitstrings.
+
+    Keys: registers in declaration order joined by a space, c[0] leftmost in each
+    (``bit_order="little"`` gives Qiskit's keys). A circuit without measurements is measured on all
+    qubits (``Result.implicit_measurement``). When every measurement is terminal the circuit is
+    simulated once and the final distribution sampled. The same ``seed`` gives the same counts and
+    memory on every platform; with ``seed=None`` a fresh seed is drawn and reported in
+    ``Result.seed``. ``keep_state=True`` also returns the final state in ``Result.state``: the
+    state before the terminal measurements, or for a dynamic circuit the one trajectory
+    :func:`simulate` follows with the same seed.
+
+    >>> run(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7).counts
+    {'00': 502, '11': 498}
+    """
+    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
+        raise SimulationError(f"shots must be a positive integer, got {shots!r}")
+    check_bit_order(bit_order)
+    seed = _resolve_seed(seed)
+    t0 = time.perf_counter()
+    given = circuit
+    implicit = not circuit.has_measurements()
+    if implicit:
+        circuit = circuit.copy()
+        if not any(i.condition for i in circuit.instructions):
+            circuit.cregs, circuit._nc = [], 0
+        circuit.measure_all()
+    rng = np.random.default_rng(seed)
+    job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
+                   max_memory=max_memory)
+    plan = job.plan()
+    final: Statevector | None = None
+    if plan.terminal:
+        job.check_memory()
+        state = job.new_state()
+        for block in job.prepared(plan):
+            state.apply(block)
+        key_ids: dict[str, int] = {}
+        shot_index = sample_keys(state.probabilities(plan.deferred), shots, rng,
+                                 np.zeros(circuit.num_clbits, np.uint8), plan.tail_bits,
+                                 plan.tail_src, circuit.cregs, bit_order, key_ids)
+        keys = list(key_ids)
+        if keep_state:
+            final = Statevector(state.to_host())
+        del state
+    else:
+        keys, shot_index = run_dynamic(job, shots, rng, bit_order)
+        if keep_state:
+            final = _final_state(make_job(given, backend=backend, precision=precision,
+                                          initial_state=initial_state, max_memory=max_memory),
+                                 seed)
+    counts_arr = np.bincount(shot_index, minlength=len(keys))
+    counts = {k: int(c) for k, c in sorted(zip(keys, counts_arr)) if c}
+    mem = [keys[i] for i in shot_index] if memory else None
+    return Result(counts=counts, shots=int(shots), seed=seed, registers=list(circuit.cregs),
+                  bit_order=bit_order, memory=mem, backend=backend,
+                  num_qubits=circuit.num_qubits, time_s=time.perf_counter() - t0,
+                  implicit_measurement=implicit, state=final)
