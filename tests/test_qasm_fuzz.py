@@ -18,7 +18,7 @@ from qsim.errors import QasmError
 from qsim.qasm import loads_qasm
 from qsim.qasm.ast import GateCall, GateDecl, If
 from qsim.qasm.lexer import Source
-from qsim.qasm.parser import parse
+from qsim.qasm.parser import call_spans, parse
 from qsim.qasm.semantics import build_circuit
 
 HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
@@ -146,7 +146,7 @@ def _calls(program) -> list[tuple]:
         body = stmt.body if isinstance(stmt, (GateDecl, If)) else None
         for s in [stmt] if body is None else ([body] if isinstance(stmt, If) else list(body)):
             if isinstance(s, GateCall):
-                out.append((s.name, s.params, s.args, s.pos, s.spans))
+                out.append((s.name, s.params, s.args, s.pos, call_spans(s)))
     return out
 
 

@@ -15,7 +15,7 @@ from qsim.errors import QasmError, SimulationError
 from qsim.expr import BinOp, Expr, Num, Param
 from qsim.qasm import load_qasm, loads_qasm
 from qsim.qasm.ast import GateDecl
-from qsim.qasm.semantics import _qelib1_program, qelib1_source
+from qsim.qasm.includes import qelib1_program, qelib1_source
 
 HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
 
@@ -42,6 +42,32 @@ def test_registers_in_declaration_order():
     assert c.qregs == [("a", 2), ("b", 3)] and c.cregs == [("x", 2), ("y", 1)]
     assert (c.num_qubits, c.num_clbits) == (5, 3)
     assert list(c.qreg_indices("b")) == [2, 3, 4]
+
+
+def test_register_locations_point_at_the_declared_names():
+    text = ("OPENQASM 2.0;\n"
+            'include "qelib1.inc";\n'
+            "// registers\n"
+            "qreg  data[2];\n"
+            "creg\tout [2];\n"
+            "h data[0]; qreg anc[1];\n")
+    c = qsim.loads_qasm(text, filename="x.qasm")
+    # Line 4 "qreg  data": 'd' is column 7; line 5 "creg<TAB>out": 'o' is column 6 (a tab is one
+    # column); line 6 "h data[0]; qreg anc": 'a' of anc is column 17.
+    assert c.register_locations == {"data": "x.qasm:4:7", "out": "x.qasm:5:6",
+                                    "anc": "x.qasm:6:17"}
+    assert list(c.register_locations) == ["data", "out", "anc"]  # declaration order
+    assert loads_qasm("OPENQASM 2.0; qreg q[1];").register_locations == {"q": "<string>:1:20"}
+    assert qsim.Circuit(2, 2).register_locations == {}
+
+
+def test_register_locations_of_included_and_loaded_files(tmp_path):
+    (tmp_path / "regs.inc").write_text("// the ancillas\nqreg anc[1];\n")
+    main = tmp_path / "main.qasm"
+    main.write_text('OPENQASM 2.0;\r\ninclude "regs.inc";\r\n  qreg q[2];\r\n')
+    c = load_qasm(main)
+    assert c.register_locations == {"anc": f"{tmp_path / 'regs.inc'}:2:6",
+                                    "q": f"{main}:3:8"}
 
 
 def test_gates_map_to_native_names_with_float_params():
@@ -298,7 +324,7 @@ def test_qelib1_included_twice_is_fine():
 def test_bundled_qelib1_is_the_2017_library():
     text = qelib1_source().text
     assert text.startswith("// Quantum Experience (QE) Standard Header\n// file: qelib1.inc\n")
-    decls = _qelib1_program().statements
+    decls = qelib1_program().statements
     assert all(isinstance(d, GateDecl) and d.body is not None for d in decls)
     assert {d.name for d in decls} == set(gates.QELIB1_2017)
     for d in decls:

@@ -2,8 +2,10 @@
 
 Every statement keeps its :class:`~qsim.qasm.lexer.Source` and the character offset ``pos`` of its
 first token; :meth:`Stmt.location` turns that into ``(file, line, col)``.  Gate calls parsed on the
-fast path keep only ``pos``; the exact offsets of their parameters and arguments
-(:class:`CallSpans`) are recomputed by re-reading the statement when an error needs them.
+fast path keep only ``pos`` (``spans`` None); the exact offsets of their parameters and arguments
+(:class:`CallSpans`) are recomputed by :func:`qsim.qasm.parser.call_spans`, which re-reads the
+statement, when an error needs them.  This module is plain data: it imports nothing from the
+parser.
 """
 
 from __future__ import annotations
@@ -79,17 +81,9 @@ class GateCall(Stmt):
     name: str
     params: tuple[Expr, ...]
     args: tuple[Arg, ...]
-    _spans: CallSpans | None = None
-
-    @property
-    def spans(self) -> CallSpans:
-        """Offsets of the parameters and arguments (recomputed once if the fast path skipped
-        them)."""
-        if self._spans is None:
-            from .parser import reparse_spans
-
-            self._spans = reparse_spans(self)
-        return self._spans
+    #: Offsets of the parameters and arguments; None when the fast path skipped them (then
+    #: :func:`qsim.qasm.parser.call_spans` recomputes them once, when an error needs them).
+    spans: CallSpans | None = None
 
 
 @dataclass(slots=True, eq=False)

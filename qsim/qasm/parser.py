@@ -20,7 +20,9 @@ Speed: the common statement ``name(params) q[i], r[j];`` is split by one regular
 (:data:`_FAST_CALL`); its argument text and (non-numeric) parameter text are memoised, so a large
 file costs about one regex match and a few dictionary look-ups per gate.  Everything else (and
 any text the fast path is unsure of) goes through the token-level parser, which produces the
-same tree.  Nesting of expressions is bounded, so no input can raise RecursionError.
+same tree, except that fast-path calls carry no spans (``spans`` None; :func:`call_spans`
+recomputes them when an error message needs them).  Nesting of expressions is bounded, so no
+input can raise RecursionError.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from .ast import (
 )
 from .lexer import IDENT, KEYWORDS, REAL, SKIP, WS, Lexer, Source, describe
 
-__all__ = ["parse", "parse_expression", "reparse_spans", "MAX_NESTING", "MAX_EXPR_DEPTH"]
+__all__ = ["parse", "parse_expression", "call_spans", "MAX_NESTING", "MAX_EXPR_DEPTH"]
 
 #: Deepest nesting of parentheses, function calls and unary signs in one expression.
 MAX_NESTING = 64
@@ -653,9 +655,13 @@ def parse_expression(text: str) -> Expr:
     return node
 
 
-def reparse_spans(call: GateCall) -> CallSpans:
-    """The spans of a gate call parsed on the fast path, by re-reading it with the token parser."""
-    parser = Parser(call.source, call.pos, fast=False)
-    again = parser.gate_call()
-    assert again._spans is not None
-    return again._spans
+def call_spans(stmt: GateCall | Barrier | Measure | Reset) -> CallSpans:
+    """Offsets of a statement's parameters and arguments.  A gate call parsed on the fast path
+    has none (``spans`` None): it is re-read once with the token parser and the result kept on
+    the statement.  Only error reporting needs them, so the fast path never pays for them."""
+    spans = stmt.spans
+    if spans is None:
+        again = Parser(stmt.source, stmt.pos, fast=False).gate_call()
+        spans = stmt.spans = again.spans
+        assert spans is not None
+    return spans

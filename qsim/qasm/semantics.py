@@ -1,10 +1,14 @@
-"""Semantic analysis: symbol tables, arity, index ranges, broadcasting and includes -> Circuit.
+"""Semantic analysis: symbol tables, arity, index ranges and broadcasting -> Circuit.
 
 Every check on an OpenQASM 2 program happens here, and every failure is a
 :class:`~qsim.errors.QasmError` located at the offending token.  The output is a
 :class:`~qsim.circuit.Circuit` that nothing downstream needs to validate again:
 
-* registers become :meth:`Circuit.add_qreg` / :meth:`Circuit.add_creg` in declaration order;
+* registers become :meth:`Circuit.add_qreg` / :meth:`Circuit.add_creg` in declaration order, and
+  :attr:`Circuit.register_locations` records where each was declared (``file:line:col`` of its
+  name);
+* ``include`` statements are resolved by :mod:`.includes` (which file, read once; the bundled
+  ``qelib1.inc``); their statements are analysed here as if written in place;
 * ``U``, ``CX``, the gates of ``qelib1.inc`` and the extra gates of Qiskit's ``qelib1.inc``
   (:data:`qsim.gates.QISKIT_QELIB1_EXTRA`) become instructions named after the gate, with float
   parameters; a file's own definition of an extra gate name (``gate sx a {...}``) wins over it;
@@ -22,12 +26,9 @@ Every check on an OpenQASM 2 program happens here, and every failure is a
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 from ..circuit import Circuit, DefinitionOp, GateDefinition, Instruction
 from ..errors import QasmError
@@ -47,23 +48,17 @@ from .ast import (
     Reset,
     Stmt,
 )
-from .lexer import Lexer, Source, decode
-from .parser import parse
+from .includes import QELIB1, IncludeLinker, Inclusion
+from .lexer import Lexer, Source
+from .parser import call_spans
 
-__all__ = [
-    "build_circuit", "qelib1_source", "MAX_REGISTER_SIZE", "MAX_INCLUDE_DEPTH",
-    "EXPANSION_CHECK_BUDGET",
-]
+__all__ = ["build_circuit", "MAX_REGISTER_SIZE", "EXPANSION_CHECK_BUDGET"]
 
 #: Largest register accepted (a circuit is only data, but broadcasting over a register of this
 #: size already writes that many instructions).
 MAX_REGISTER_SIZE = 1 << 20
-#: Deepest chain of nested include files.
-MAX_INCLUDE_DEPTH = 32
 #: Body operations evaluated per file to check calls of definitions that can fail for some values.
 EXPANSION_CHECK_BUDGET = 200_000
-
-QELIB1 = "qelib1.inc"
 
 
 @dataclass(slots=True)
@@ -104,30 +99,18 @@ def _where(stmt: Stmt, pos: int | None = None) -> _Loc:
     return _Loc(stmt.source, stmt.pos if pos is None else pos)
 
 
-@functools.lru_cache(maxsize=1)
-def qelib1_source() -> Source:
-    """The bundled (2017, Cross et al.) ``qelib1.inc``, as a Source."""
-    text = resources.files("qsim.qasm").joinpath(QELIB1).read_text(encoding="utf-8")
-    return Source(text, QELIB1)
-
-
-@functools.lru_cache(maxsize=1)
-def _qelib1_program() -> Program:
-    return parse(qelib1_source(), header=False)
-
-
 class _Analyzer:
-    def __init__(self, circuit: Circuit, include_dirs: Sequence[str]) -> None:
+    def __init__(self, circuit: Circuit, linker: IncludeLinker) -> None:
         self.circuit = circuit
-        self.include_dirs = [os.fspath(d) for d in include_dirs]
+        self.linker = linker
         self.gates: dict[str, _Gate] = {
             "U": _Gate("U", 3, 1, "builtin", "built-in"),
             "CX": _Gate("CX", 0, 2, "builtin", "built-in"),
         }
         self.regs: dict[str, _Register] = {}
-        self.included: set[str] = set()
-        self.active: list[str] = []
-        self.qelib1_included = False
+        # Per source: the offset and line number of the last register declaration located, so
+        # that locating the next one counts only the lines in between.
+        self.line_cursors: dict[Source, tuple[int, int]] = {}
         # Memo: argument tuple -> validated rows of flat qubit indices (registers never change
         # once declared, so a validated argument list stays valid).
         self.rows_memo: dict[tuple[Arg, ...], list[tuple[int, ...]]] = {}
@@ -181,6 +164,20 @@ class _Analyzer:
         else:
             offset = self.circuit.add_creg(decl.name, decl.size)
         self.regs[decl.name] = _Register(decl.kind, offset, decl.size, _where(decl, decl.name_pos))
+        self.circuit.register_locations[decl.name] = self._location(decl.source, decl.name_pos)
+
+    def _location(self, source: Source, pos: int) -> str:
+        """``file:line:col`` of offset ``pos``, as :meth:`Source.line_col` gives it, counting only
+        the lines since the previous declaration in the same file (``line_col`` would index
+        every line of the file: a noticeable cost on a file of millions of gates)."""
+        text = source.text
+        start, line = self.line_cursors.get(source, (0, 1))
+        if pos < start:
+            start, line = 0, 1
+        line += text.count("\n", start, pos)
+        self.line_cursors[source] = (pos, line)
+        col = pos - text.rfind("\n", 0, pos)
+        return f"{source.name}:{line}:{col}"
 
     # --- gate calls -------------------------------------------------------------------------------
     def _lookup(self, call: GateCall, in_body: str | None = None) -> _Gate:
@@ -193,7 +190,9 @@ class _Analyzer:
                 raise self._error(call, call.pos, f"recursive gate definition: '{name}' is used "
                                   "inside its own body")
             hint = ""
-            if not self.qelib1_included and (name in QELIB1_2017 or name in QISKIT_QELIB1_EXTRA):
+            if not self.linker.qelib1_included and (
+                name in QELIB1_2017 or name in QISKIT_QELIB1_EXTRA
+            ):
                 hint = " (did you forget 'include \"qelib1.inc\";'?)"
             raise self._error(call, call.pos, f"undefined gate '{name}'{hint}")
         if gate.kind == "opaque":
@@ -202,7 +201,7 @@ class _Analyzer:
         n = len(call.params)
         if n != gate.num_params:
             raise self._error(
-                call, call.spans.params[gate.num_params] if n > gate.num_params else call.pos,
+                call, _spans(call).params[gate.num_params] if n > gate.num_params else call.pos,
                 f"gate '{name}' takes {_plural(gate.num_params, 'parameter')}, got {n}",
             )
         n = len(call.args)
@@ -294,15 +293,15 @@ class _Analyzer:
                 free = p.free_names()
                 if free:
                     name = sorted(free)[0]
-                    pos = _find_name(call.source, call.spans.params[i], name)
+                    pos = _find_name(call.source, _spans(call).params[i], name)
                     raise self._error(call, pos, f"undefined parameter '{name}' (only gate "
                                       "definitions have named parameters; use pi or a number)")
                 try:  # the spans (positions) are only needed, and computed, for an error
                     value = p.evaluate({})
                 except (ArithmeticError, ValueError):
-                    value = self._evaluate(p, call, call.spans.params[i])
+                    value = self._evaluate(p, call, _spans(call).params[i])
             if not math.isfinite(value):
-                raise self._error(call, call.spans.params[i], f"parameter {i + 1} of "
+                raise self._error(call, _spans(call).params[i], f"parameter {i + 1} of "
                                   f"'{call.name}' is not a finite number ({value})")
             out.append(value)
         return tuple(out), literal
@@ -393,7 +392,7 @@ class _Analyzer:
             self._resolve(stmt, q, 0, "qreg")
             self._resolve(stmt, c, 1, "creg")
             k = 0 if q.index is None else 1
-            raise self._error(stmt, stmt.spans.args[k], f"register size mismatch in measure: "
+            raise self._error(stmt, _spans(stmt).args[k], f"register size mismatch in measure: "
                               f"cannot broadcast '{q}' -> '{c}' (measure a register into a "
                               "register of the same size, or one qubit into one bit)")
         rows = self._broadcast(stmt, (q, c), ("qreg", "creg"))
@@ -487,7 +486,7 @@ class _Analyzer:
                                   f"'{arg.name}' itself")
             i = qubit_index.get(arg.name)
             if i is None:
-                raise self._error(op, op.spans.args[k], f"'{arg.name}' is not a qubit argument "
+                raise self._error(op, _spans(op).args[k], f"'{arg.name}' is not a qubit argument "
                                   f"of gate '{decl.name}' (its qubits are "
                                   f"{', '.join(decl.qubits)})")
             indices.append(i)
@@ -506,70 +505,32 @@ class _Analyzer:
                 continue
             free = p.free_names()
             if not free:
-                params.append(self._evaluate(p, op, op.spans.params[i]))
+                params.append(self._evaluate(p, op, _spans(op).params[i]))
                 continue
             unknown = sorted(free - allowed)
             if unknown:
-                pos = _find_name(op.source, op.spans.params[i], unknown[0])
+                pos = _find_name(op.source, _spans(op).params[i], unknown[0])
                 raise self._error(op, pos, f"undefined parameter '{unknown[0]}' in the body of "
                                   f"gate '{decl.name}' (its parameters are "
                                   f"{', '.join(decl.params) or 'none'})")
             params.append(p)
         return DefinitionOp(op.name, tuple(params), tuple(indices))
 
-    # --- includes ---------------------------------------------------------------------------------
+    # --- includes -------------------------------------------------------------------------------
     def include(self, stmt: Include) -> None:
-        if stmt.path == QELIB1:
-            self._include_qelib1(stmt)
+        inclusion = self.linker.resolve(stmt)
+        if inclusion is None:
+            return  # already included
+        if inclusion.is_qelib1:
+            self._include_qelib1(stmt, inclusion)
             return
-        path = self._find_include(stmt)
-        real = os.path.realpath(path)
-        if real in self.active:
-            chain = " -> ".join(os.path.basename(p) for p in [*self.active, real])
-            raise self._error(stmt, stmt.path_pos, f"include cycle: '{stmt.path}' is already "
-                              f"being included ({chain})")
-        if real in self.included:
-            return  # each file is included at most once
-        if len(self.active) >= MAX_INCLUDE_DEPTH:
-            raise self._error(stmt, stmt.path_pos, f"includes nested too deeply (more than "
-                              f"{MAX_INCLUDE_DEPTH} levels) at '{stmt.path}'")
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            raise self._error(stmt, stmt.path_pos, f"cannot read include file '{stmt.path}': "
-                              f"{exc.strerror or exc}") from None
-        source = Source(decode(data, path), path, path)
-        program = parse(source, header=False)
-        self.included.add(real)
-        self.active.append(real)
-        try:
-            self.program(program)
-        finally:
-            self.active.pop()
+        with self.linker.entered(inclusion):
+            self.program(inclusion.program)
 
-    def _find_include(self, stmt: Include) -> str:
-        name = stmt.path
-        if not name:
-            raise self._error(stmt, stmt.path_pos, "empty include file name")
-        if os.path.isabs(name):
-            candidates = [name]
-        else:
-            including = stmt.source.path
-            base = [os.path.dirname(including)] if including is not None else [os.getcwd()]
-            candidates = [os.path.join(d, name) if d else name for d in base + self.include_dirs]
-        for candidate in candidates:
-            if os.path.isfile(candidate):
-                return candidate
-        searched = ", ".join(os.path.dirname(c) or "." for c in candidates)
-        raise self._error(stmt, stmt.path_pos, f"include file '{name}' not found (searched: "
-                          f"{searched})")
-
-    def _include_qelib1(self, stmt: Include) -> None:
-        if self.qelib1_included:
-            return
-        self.qelib1_included = True
-        for decl in _qelib1_program().statements:
+    def _include_qelib1(self, stmt: Include, inclusion: Inclusion) -> None:
+        """The bundled library: its gates that qsim implements natively become library gates
+        (instructions named after the gate); the others are kept as definitions."""
+        for decl in inclusion.program.statements:
             assert isinstance(decl, GateDecl)
             native = GATES.get(decl.name)
             if (
@@ -587,9 +548,9 @@ class _Analyzer:
                                               "qelib1", QELIB1)
             else:  # not in the native library: keep the file's definition
                 self.gate_decl(decl)
-        for name in sorted(QISKIT_QELIB1_EXTRA):
-            native = GATES.get(name)
-            if native is not None and name not in self.gates:
+        for name in inclusion.extra_gates:
+            if name not in self.gates:
+                native = GATES[name]
                 self.gates[name] = _Gate(name, native.num_params, native.num_qubits, "extra",
                                          f"{QELIB1} (Qiskit)")
 
@@ -615,7 +576,8 @@ def _numbers_text(values: Sequence[float]) -> str:
 
 
 def _spans(stmt: Stmt) -> CallSpans:
-    return stmt.spans  # type: ignore[attr-defined, no-any-return]
+    """Offsets of the parameters and arguments of a call, barrier, measure or reset."""
+    return call_spans(stmt)  # type: ignore[arg-type]
 
 
 def _index_pos(stmt: Stmt, k: int) -> int:
@@ -656,8 +618,5 @@ def build_circuit(program: Program, *, include_dirs: Sequence[str] = (),
                   name: str | None = None) -> Circuit:
     """Check a parsed main program and build its Circuit (raises QasmError)."""
     circuit = Circuit(name=name)
-    analyzer = _Analyzer(circuit, include_dirs)
-    if program.source.path is not None:
-        analyzer.active.append(os.path.realpath(program.source.path))
-    analyzer.program(program)
+    _Analyzer(circuit, IncludeLinker(program.source, include_dirs)).program(program)
     return circuit
