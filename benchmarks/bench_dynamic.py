@@ -6,7 +6,7 @@ Workloads: teleportation of u3(1.2, 0.7, -0.4)|0> (3 qubits, 2 mid-circuit measu
 conditional corrections, 100,000 shots) and a 20-qubit circuit with one mid-circuit measurement
 (ry layer, cx chain, measure q0, x q1 if it read 1, ry layer, cx chain, measure all; 10,000 shots).
 
-What is timed: ``qsim.dynamic.run_branching`` (what ``qsim.run`` calls for these circuits) and
+What is timed: ``qsim.engine.branching.run_branching`` (what ``qsim.run`` calls for these circuits) and
 the counts made from its per-shot indices; the
 per-shot reference ``run_per_shot`` on a few shots, scaled to the full shot count; Aer's
 ``AerSimulator(method="statevector").run(qc, shots=...).result()`` (default options: Aer runs
@@ -32,7 +32,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from qsim import Circuit  # noqa: E402
-from qsim.dynamic import plan_dynamic, run_branching, run_per_shot  # noqa: E402
+from qsim.compile import lower, plan  # noqa: E402
+from qsim.engine.branching import run_branching, run_per_shot  # noqa: E402
 
 
 def teleport_circuit() -> Circuit:
@@ -117,7 +118,7 @@ def bench(name: str, c: Circuit, shots: int, per_shot_samples: int, aer_samples:
         times.append(time.perf_counter() - t0)
     row["qsim"] = float(np.median(times))
     row["branches"], row["gate_calls"] = run.stats.leaves, run.stats.gate_calls
-    row["branch_points"] = plan_dynamic(c).branch_points
+    row["branch_points"] = plan(c, lower(c)).branch_points
     k = min(per_shot_samples, shots)
     t0 = time.perf_counter()
     run_per_shot(c, k, np.random.default_rng(1))

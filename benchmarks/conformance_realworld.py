@@ -186,7 +186,7 @@ def _cli(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
 
 def check_file(path: str, max_qubits: int, cli: bool, shots: int) -> dict[str, Any]:
     import qsim
-    from qsim.simulator import terminal_plan
+    from qsim.info import measurement_kind
 
     res: dict[str, Any] = {"file": path}
     with open(path, "rb") as f:
@@ -238,7 +238,7 @@ def check_file(path: str, max_qubits: int, cli: bool, shots: int) -> dict[str, A
                    detail=f"exit {r.returncode}: {r.stderr.strip()[:300]}")
         return res
 
-    q_dynamic = terminal_plan(c) is None
+    q_dynamic = measurement_kind(c) == "mid-circuit"
     k_dynamic = _qiskit_is_dynamic(qc)
     res["dynamic"] = q_dynamic or k_dynamic
     cregs = [(r.name, r.size) for r in qc.cregs]

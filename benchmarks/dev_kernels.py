@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[var] = str(a.blas or a.threads)
     import numpy as np
 
-    from qsim.backends import kernels
+    from qsim.backends.dense import kernels
 
     n = a.qubits
     rng = np.random.default_rng(0)

@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from benchmarks import workloads as wl
-    from qsim.backends import kernels
-    from qsim.backends.fusion import FusionConfig, fuse
-    from qsim.backends.statevector import DEFAULT_FUSION, apply_ops, circuit_gates
+    from qsim.backends.dense import kernels
+    from qsim.backends.dense.state import DEFAULT_FUSION, apply_ops, circuit_gates
+    from qsim.compile.fusion import FusionConfig, fuse
 
     cfg = DEFAULT_FUSION
     if a.max_dense:

@@ -16,10 +16,10 @@ from typing import Any
 
 from . import gates
 from .circuit import Circuit, DefinitionOp, GateDefinition, Instruction
+from .engine import run, simulate
 from .errors import CircuitError, QasmError, QsimError, SimulationError
 from .kron import bell, bra, controlled, embed, ghz, ket, kron, kron_apply, proj
 from .result import Result
-from .simulator import run, simulate
 from .statevector import Statevector
 
 __version__ = "0.1.0"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,16 +27,19 @@ from .gates import GATES, gate_matrix, inverse_of
 MAX_DEFINITION_DEPTH = 100_000
 
 
-@dataclass(eq=False, slots=True)
-class Instruction:
+class Instruction(NamedTuple):
     """One operation: a gate (library or defined), ``unitary``, ``measure``, ``reset`` or ``barrier``.
 
-    ``qubits``/``clbits`` are flat indices; ``params`` are floats (radians). ``condition`` is
-    ``(creg name, value)``: the instruction runs only when that register, read as an unsigned
-    integer with its bit 0 as the least significant bit, equals ``value``. ``matrix`` is set only
-    for ``unitary`` (a ``2**k`` square matrix, first qubit leftmost).
+    Immutable (instructions are shared between circuits: :meth:`Circuit.copy` copies the list,
+    not the instructions); :meth:`replace` makes a changed copy. ``qubits``/``clbits`` are flat
+    indices; ``params`` are floats (radians). ``condition`` is ``(creg name, value)``: the
+    instruction runs only when that register, read as an unsigned integer with its bit 0 as the
+    least significant bit, equals ``value``. ``matrix`` is set only for ``unitary`` (a ``2**k``
+    square read-only matrix, first qubit leftmost).
     """
 
+    # A named tuple rather than a frozen dataclass: as cheap to build as a mutable record (files
+    # of millions of gates build millions of these), and immutable all the same.
     name: str
     qubits: tuple[int, ...]
     params: tuple[float, ...] = ()
@@ -44,6 +47,10 @@ class Instruction:
     condition: tuple[str, int] | None = None
     matrix: np.ndarray | None = None
     label: str | None = None
+
+    def replace(self, **changes: Any) -> Instruction:
+        """A copy with the given fields changed (``ins.replace(condition=("c", 1))``)."""
+        return self._replace(**changes)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Instruction):
@@ -60,7 +67,9 @@ class Instruction:
         return self.matrix.shape == other.matrix.shape and bool(
             np.allclose(self.matrix, other.matrix, atol=1e-12))
 
-    __hash__ = None  # type: ignore[assignment]
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __str__(self) -> str:
         s = self.name
@@ -72,6 +81,10 @@ class Instruction:
         if self.condition:
             s = f"if({self.condition[0]}=={self.condition[1]}) " + s
         return s
+
+
+# Unhashable, as equality is approximate (set after the class: a NamedTuple body takes only fields).
+Instruction.__hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -274,7 +287,7 @@ class Circuit:
         """Append a user unitary (checked); ``qubits[0]`` is the matrix's leftmost factor."""
         self.append("unitary", qubits, matrix=np.asarray(matrix, dtype=complex))
         if label is not None:
-            self.instructions[-1] = replace(self.instructions[-1], label=label)
+            self.instructions[-1] = self.instructions[-1].replace(label=label)
         return self
 
     def measure(self, qubit: int | Sequence[int], clbit: int | Sequence[int]) -> Circuit:
@@ -316,7 +329,7 @@ class Circuit:
         last = self.instructions[-1]
         if last.name == "barrier":
             raise CircuitError("a barrier cannot be conditional")
-        self.instructions[-1] = replace(last, condition=self._checked_condition((creg, value)))
+        self.instructions[-1] = last.replace(condition=self._checked_condition((creg, value)))
         return self
 
     # --- whole-circuit operations -----------------------------------------------------------------
@@ -344,7 +357,7 @@ class Circuit:
                 continue
             inv = inverse_of(ins.name, ins.params) if ins.name in GATES else None
             if inv is not None:
-                out.instructions.append(replace(ins, name=inv[0], params=inv[1]))
+                out.instructions.append(ins.replace(name=inv[0], params=inv[1]))
             else:
                 m = ins.matrix if ins.matrix is not None else gate_matrix(ins.name, ins.params)
                 out.instructions.append(Instruction("unitary", ins.qubits,

@@ -154,69 +154,35 @@ def _read_source(path: str) -> tuple[bytes | str, str]:
         return f.read(), path
 
 
-def _load(path: str) -> tuple[Circuit, str, bytes | str | None]:
+def load_circuit(path: str) -> tuple[Circuit, str]:
+    """The circuit in file ``path`` (``-``: standard input) and the name used in messages."""
     from .qasm import load_qasm, loads_qasm
 
     if path == "-":
         data, name = _read_source(path)
-        return loads_qasm(data, filename=name), name, data
-    return load_qasm(path), path, None
+        return loads_qasm(data, filename=name), name
+    return load_qasm(path), path
 
 
-def load_circuit(path: str) -> tuple[Circuit, str]:
-    """The circuit in file ``path`` (``-``: standard input) and the name used in messages."""
-    circuit, name, _ = _load(path)
-    return circuit, name
-
-
-# Comments and strings are matched so that a 'qreg' inside one is skipped; group 1 marks a real
-# 'qreg' keyword.  One regex pass over the text: fast even for files of millions of gates.
-_QREG_SCAN = re.compile(r'//[^\n]*|/\*.*?(?:\*/|\Z)|"[^"\n]*"|(?<![A-Za-z0-9_])(qreg)(?![A-Za-z0-9_])',
-                        re.S)
-
-
-def locate_register(text: str, filename: str, num_qubits_fit: int) -> str | None:
+def locate_register(circuit: Circuit, num_qubits_fit: int) -> str | None:
     """``file:line:col`` of the ``qreg`` declaration that takes the qubit count past
-    ``num_qubits_fit`` (the last one if none does); None when the text has no qreg."""
-    from .qasm.lexer import Lexer, Source
-
-    source = Source(text, filename)
+    ``num_qubits_fit`` (the last one if none does), from the locations the loader recorded; None
+    when the circuit was not loaded from OpenQASM or has no quantum register."""
     total, last = 0, None
-    for m in _QREG_SCAN.finditer(text):
-        if m.group(1) is None:
-            continue
-        lexer = Lexer(source, m.end())
-        try:
-            name, bracket, size = lexer.next(), lexer.next(), lexer.next()
-        except QasmError:
-            continue
-        if name[0] != "id" or bracket[1] != "[" or size[0] != "int":
-            continue
-        total += int(size[1])
-        last = name[2]
+    for name, size in circuit.qregs:
+        total += size
+        last = circuit.register_locations.get(name)
         if total > num_qubits_fit:
             break
-    if last is None:
-        return None
-    line, col = source.line_col(last)
-    return f"{filename}:{line}:{col}"
+    return last
 
 
-def _memory_location(path: str, data: bytes | str | None, itemsize: int,
-                     max_memory: int | None) -> str | None:
+def _memory_location(circuit: Circuit, itemsize: int, max_memory: int | None) -> str | None:
     """Where the memory error points: the qreg declaration that makes the state too large."""
     from .resources import available_memory
 
     limit = max_memory if max_memory is not None else available_memory()
-    fit = max(limit // itemsize, 1).bit_length() - 1
-    try:
-        if data is None:
-            with open(path, "rb") as f:
-                data = f.read()
-        text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    return locate_register(text, STDIN_NAME if path == "-" else path, fit)
+    return locate_register(circuit, max(limit // itemsize, 1).bit_length() - 1)
 
 
 # --- formatting -----------------------------------------------------------------------------------
@@ -280,16 +246,15 @@ def state_rows(state: Statevector, *, bit_order: str, threshold: float, show_all
     rightmost (``"little"``)."""
     import numpy as np
 
+    from .bits import basis_label
+
     data = state.data
     n = state.num_qubits
     idx = np.arange(data.size) if show_all else np.flatnonzero(np.abs(data) >= threshold)
     rows = []
     for i in idx.tolist():
-        label = format(i, f"0{n}b") if n else ""
-        if bit_order == "little":
-            label = label[::-1]
         a = complex(data[i])
-        rows.append((label, a, abs(a) ** 2))
+        rows.append((basis_label(i, n, bit_order), a, abs(a) ** 2))
     if bit_order == "little":
         rows.sort(key=lambda r: r[0])
     return rows
@@ -432,10 +397,9 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         probabilities: bool, show_all: bool, threshold: float, memory: bool, top: int | None,
         plot_file: str | None, show: bool, max_memory: int | None) -> None:
     """Simulate FILE (OpenQASM 2; '-' reads standard input) and print the counts."""
-    from .simulator import run as qsim_run
-    from .simulator import simulate
+    from .engine import run as qsim_run
 
-    circuit, name, data = _load(file)
+    circuit, name = load_circuit(file)
     if circuit.num_qubits == 0:
         raise _fail(f"{name}: the circuit declares no qubits (no qreg): nothing to simulate",
                     EXIT_USAGE)
@@ -443,29 +407,27 @@ def run(file: str, shots: int, seed: int | None, backend: str,
     try:
         with progress(label):
             result = qsim_run(circuit, shots, seed, backend=backend, precision=precision,
-                              bit_order=bit_order, memory=memory, max_memory=max_memory)
-            state = None
-            if statevector or probabilities:
-                state = simulate(circuit, backend=backend, precision=precision,
-                                 seed=result.seed, max_memory=max_memory)
+                              bit_order=bit_order, memory=memory, max_memory=max_memory,
+                              keep_state=statevector or probabilities)
     except SimulationError as exc:
         if exc.bytes_needed is None:
             raise
-        where = _memory_location(file, data, 16 if precision == "double" else 8, max_memory)
+        where = _memory_location(circuit, 16 if precision == "double" else 8, max_memory)
         raise _fail(f"{where or 'qsim'}: {exc}", EXIT_MEMORY) from None
     if result.implicit_measurement:
         n = circuit.num_qubits
         click.echo(f"qsim: note: the circuit has no measurements; measured all {n} "
                    f"qubit{'s' * (n != 1)} (register {result.registers[-1][0]!r})", err=True)
 
+    state = result.state
     rows: list[tuple[str, complex, float]] = []
     hidden = 0
     if state is not None:
         rows = state_rows(state, bit_order=bit_order, threshold=threshold, show_all=show_all)
         hidden = (1 << state.num_qubits) - len(rows)
-    from .simulator import terminal_plan
+    from .info import measurement_kind
 
-    note = "" if terminal_plan(circuit) is not None else (
+    note = "" if measurement_kind(circuit) != "mid-circuit" else (
         f"; one trajectory of the mid-circuit measurements, seed {result.seed}")
 
     if fmt == "json":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .circuit import Circuit
+from .compile.plan import plan
 from .resources import human_bytes, state_bytes
 
 _NON_GATES = ("measure", "reset", "barrier")
@@ -18,12 +19,10 @@ _NON_GATES = ("measure", "reset", "barrier")
 def measurement_kind(circuit: Circuit) -> str:
     """``"none"``, ``"terminal"`` (sampled once from the final state) or ``"mid-circuit"`` (a
     measurement followed by an operation on its qubit, a reset, or a classical condition)."""
-    from .simulator import terminal_plan
-
+    terminal = plan(circuit, circuit.instructions).terminal
     if not circuit.has_measurements():
-        dynamic = any(i.condition is not None or i.name == "reset" for i in circuit.instructions)
-        return "mid-circuit" if dynamic and terminal_plan(circuit) is None else "none"
-    return "terminal" if terminal_plan(circuit) is not None else "mid-circuit"
+        return "none" if terminal else "mid-circuit"
+    return "terminal" if terminal else "mid-circuit"
 
 
 def circuit_info(circuit: Circuit) -> dict[str, Any]:

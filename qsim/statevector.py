@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from .bits import basis_label, check_bit_order
 from .errors import CircuitError
 from .kron import ket
-from .result import check_bit_order, index_bits
 
 
 class Statevector:
@@ -68,7 +68,7 @@ class Statevector:
         Index j's binary digits (most significant first) are the values of ``qubits`` in the order
         given (all qubits, 0 first, by default).
         """
-        from .sampling import marginal_probabilities
+        from .backends.vector import marginal_probabilities
 
         return marginal_probabilities(self.data, self._check_qubits(qubits))
 
@@ -83,9 +83,8 @@ class Statevector:
         k = int(p.size).bit_length() - 1
         idx = np.flatnonzero(p > threshold)
         out = {}
-        for i, bits in zip(idx, index_bits(idx, k)):
-            key = "".join("1" if b else "0" for b in bits)
-            out[key[::-1] if bit_order == "little" else key] = float(p[i])
+        for i in idx.tolist():
+            out[basis_label(i, k, bit_order)] = float(p[i])
         return out
 
     def amplitude(self, label: str) -> complex:
@@ -97,7 +96,7 @@ class Statevector:
     def sample(self, shots: int, seed: int | None = None,
                qubits: Sequence[int] | None = None, *, bit_order: str = "big") -> dict[str, int]:
         """Measure ``qubits`` (default: all) ``shots`` times: counts ``{bitstring: n}``."""
-        from .sampling import sample_keys
+        from .engine.sampling import sample_keys
 
         qs = self._check_qubits(qubits)
         key_ids: dict[str, int] = {}
@@ -114,7 +113,7 @@ class Statevector:
         Hermitian."""
         if hasattr(op, "expectation_value"):
             return op.expectation_value(self)
-        from .backends.kernels import apply_matrix
+        from .backends.dense.kernels import apply_matrix
 
         m = np.asarray(op)
         qs = self._check_qubits(qubits)
@@ -168,7 +167,7 @@ class Statevector:
 
     def __repr__(self) -> str:
         if self.num_qubits <= 4:
-            terms = [f"{a:.4g}|{format(i, f'0{self.num_qubits}b')}>"
+            terms = [f"{a:.4g}|{basis_label(i, self.num_qubits)}>"
                      for i, a in enumerate(self.data) if abs(a) > 1e-12]
             return f"Statevector({' + '.join(terms) or '0'})"
         return f"Statevector({self.num_qubits} qubits, dtype={self.data.dtype})"

@@ -341,7 +341,7 @@ def test_internal_error_one_line_exit_1(write, monkeypatch: pytest.MonkeyPatch) 
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr("qsim.simulator.run", boom)
+    monkeypatch.setattr("qsim.engine.run", boom)
     monkeypatch.delenv("QSIM_DEBUG", raising=False)
     r = invoke(["run", write(BELL)])
     assert r.exit_code == 1
@@ -511,11 +511,11 @@ def finish(p: subprocess.Popen, stdin: str | None = None) -> tuple[int, str, str
 
 INTERNAL_ERROR = """
 import sys
-import qsim.simulator
+import qsim.engine
 from qsim.cli import main
 def boom(*a, **k):
     raise RuntimeError("boom")
-qsim.simulator.run = boom
+qsim.engine.run = boom
 main(sys.argv[1:])
 """
 NO_HEAVY_IMPORTS = """

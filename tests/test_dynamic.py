@@ -6,7 +6,6 @@ per-shot path ``run_per_shot`` compared in distribution with a two-sample chi-sq
 """
 
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,20 +14,33 @@ from scipy.stats import chi2
 import qsim
 from qsim import Circuit, SimulationError
 from qsim.backends import available_backends
-from qsim.dynamic import (
-    marginal_probabilities,
-    max_states_alive,
-    plan_dynamic,
-    run_branching,
-    run_dynamic,
-    run_per_shot,
-)
-from qsim.simulator import terminal_plan
+from qsim.backends.vector import marginal_probabilities
+from qsim.compile import lower, plan
+from qsim.engine.branching import run_branching, run_per_shot
+from qsim.engine.branching import run_dynamic as _run_dynamic
+from qsim.engine.job import make_job
 
 P_MIN = 1e-4  # smallest accepted p-value of a goodness-of-fit test (fixed seeds: deterministic)
 
 
 # --- helpers -------------------------------------------------------------------------------------
+def plan_dynamic(c):
+    return plan(c, lower(c))
+
+
+def is_terminal(c):
+    return plan_dynamic(c).terminal
+
+
+def max_states_alive(p, shots):
+    return p.max_states_alive(shots)
+
+
+def run_dynamic(c, shots, rng, bit_order="big", **kw):
+    """Branching, or one trajectory per shot when the branches do not fit (qsim.run's choice)."""
+    return _run_dynamic(make_job(c, **kw), shots, rng, bit_order)
+
+
 def counts_of(keys, shot_index):
     return dict(Counter(keys[i] for i in shot_index))
 
@@ -156,7 +168,7 @@ def test_teleportation_single_precision():
 # --- reset ---------------------------------------------------------------------------------------
 def test_reset_from_one_is_deterministic():
     c = Circuit(1, 1).x(0).reset(0).measure(0, 0)
-    assert terminal_plan(c) is None
+    assert not is_terminal(c)
     counts, run = branching_counts(c, 1000, 0)
     assert counts == {"0": 1000}
     assert run.stats.splits == 0 and run.stats.leaves == 1
@@ -413,7 +425,7 @@ def random_dynamic_circuit(seed, n=3):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_branching_matches_per_shot_in_distribution(seed):
     c = random_dynamic_circuit(seed)
-    assert terminal_plan(c) is None
+    assert not is_terminal(c)
     fast, run = branching_counts(c, 20000, seed)
     slow = per_shot_counts(c, 1000, seed + 100)
     assert two_sample_p(fast, slow) > P_MIN, (fast, slow)
@@ -421,7 +433,7 @@ def test_branching_matches_per_shot_in_distribution(seed):
         # The test has power: the circuit with every u3 angle theta changed by 0.3 rad is told
         # apart from the per-shot sample.
         other = c.copy()
-        other.instructions = [replace(x, params=(x.params[0] + 0.3, *x.params[1:]))
+        other.instructions = [x.replace(params=(x.params[0] + 0.3, *x.params[1:]))
                               if x.name == "u3" else x for x in c.instructions]
         changed, _ = branching_counts(other, 20000, seed)
         assert two_sample_p(changed, slow) < P_MIN

@@ -1,4 +1,4 @@
-"""Gate fusion and the dense backend (qsim.backends.fusion / statevector) against the reference:
+"""Gate fusion and the dense backend (qsim.compile.fusion / qsim.backends.dense) against the reference:
 the product of embed(...) operators of the flattened circuit applied to the initial state."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from qsim import Circuit, DefinitionOp, GateDefinition
-from qsim.backends import kernels, statevector
-from qsim.backends.fusion import FusedOp, FusionConfig, Gate, classify, fuse, permutation_map
-from qsim.backends.statevector import apply_gates, circuit_gates
+from qsim.backends.dense import kernels
+from qsim.backends.dense import state as statevector
+from qsim.backends.dense.state import apply_gates, circuit_gates
+from qsim.compile.fusion import FusedOp, FusionConfig, Gate, classify, fuse, permutation_map
 from qsim.expr import BinOp, Num, Param
 from qsim.gates import GATES, gate_matrix
 from qsim.kron import embed, kron_apply
@@ -204,20 +205,21 @@ def test_ghz_chain_becomes_permutations() -> None:
 def test_definition_matrix_computed_once_per_parameter_set(monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
     calls: list[str] = []
-    original = statevector._definition_matrix
+    original = statevector._BodyMatrices._compute
 
-    def counting(circuit: Circuit, ins: object) -> tuple[str, np.ndarray]:
-        calls.append(ins.name)  # type: ignore[attr-defined]
-        return original(circuit, ins)  # type: ignore[arg-type]
+    def counting(self: object, body: object) -> tuple[str, np.ndarray]:
+        calls.append(body.name)  # type: ignore[attr-defined]
+        return original(self, body)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(statevector, "_definition_matrix", counting)
+    monkeypatch.setattr(statevector._BodyMatrices, "_compute", counting)
     c = Circuit(4)
     _definitions(c)
     for i in range(10):
         c.append("tri", [i % 4, (i + 1) % 4, (i + 2) % 4], [0.5, 0.25])
     c.append("tri", [0, 1, 2], [0.5, 0.3])
     gates = list(circuit_gates(c, c.instructions))
-    assert calls == ["tri", "tri"]
+    # tri(0.5, 0.25) and tri(0.5, 0.3) once each; the nested mix for t = 0.25, 0.5, 0.3 once each.
+    assert [n for n in calls if n == "tri"] == ["tri", "tri"] and calls.count("mix") == 3
     assert all(g.kind == "dense" and len(g.qubits) == 3 for g in gates)
     psi = _state(np.random.default_rng(1), 4, np.complex128)
     np.testing.assert_allclose(apply_gates(c, c.instructions, psi.copy()), reference(c, psi),

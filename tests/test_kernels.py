@@ -1,4 +1,4 @@
-"""Dense kernels (qsim.backends.kernels) against the reference: embed(...) @ state.
+"""Dense kernels (qsim.backends.dense.kernels) against the reference: embed(...) @ state.
 
 Small chunk sizes make even 8-qubit states go through many chunks and every layout (contiguous
 rows, strided columns, gathered rows / columns); scratch buffers are pre-filled with NaN so a
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qsim.backends import kernels
+from qsim.backends.dense import kernels
 from qsim.kron import embed
 
 TOL = {np.complex128: 1e-10, np.complex64: 2e-5}
@@ -218,11 +218,16 @@ def test_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_single_threaded_blas_restores() -> None:
-    funcs = kernels._blas_funcs()
-    before = [get() for get, _ in funcs]
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before  # numpy's BLAS is found
     with kernels.single_threaded_blas():
-        assert all(get() == 1 for get, _ in funcs)
-    assert [get() for get, _ in funcs] == before
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
 
 
 def test_workspace_grows_and_fills() -> None:

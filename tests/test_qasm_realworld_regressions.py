@@ -133,18 +133,20 @@ def test_products_that_are_not_simple_still_go_to_the_token_parser():
 # find the qreg declaration to point at, tokenizing the whole file with line numbers.
 def test_locate_register_skips_comments_and_strings():
     text = ('OPENQASM 2.0;\n// qreg fake[50];\n/* qreg also_fake[60];\n*/\n'
-            'include "qreg x[9];";\nqreg a[3];\nqreg /* here */ big[40];\nqreg c[2];\n')
-    assert locate_register(text, "f.qasm", 20) == "f.qasm:7:17"
-    assert locate_register(text, "f.qasm", 100) == "f.qasm:8:6"  # none exceeds: the last one
-    assert locate_register("OPENQASM 2.0;\ncreg c[1];\n", "f.qasm", 1) is None
+            'include "qelib1.inc";\nqreg a[3];\nqreg /* here */ big[40];\nqreg c[2];\n')
+    circuit = loads_qasm(text, filename="f.qasm")
+    assert locate_register(circuit, 20) == "f.qasm:7:17"
+    assert locate_register(circuit, 100) == "f.qasm:8:6"  # none exceeds: the last one
+    assert locate_register(loads_qasm("OPENQASM 2.0;\ncreg c[1];\n", filename="f.qasm"), 1) is None
+    assert locate_register(qsim.Circuit(3), 1) is None  # built in Python: nowhere to point
 
 
 def test_locate_register_is_fast_on_a_long_file():
     body = "".join(f"rz(pi*0.{i % 997}) q[{i % 30}];\ncx q[{i % 30}],q[{(i + 1) % 30}];\n"
                    for i in range(100_000))
-    text = HEADER + "qreg q[30];\n" + body
+    circuit = loads_qasm(HEADER + "qreg q[30];\n" + body, filename="big.qasm")
     start = time.perf_counter()
-    where = locate_register(text, "big.qasm", 20)
+    where = locate_register(circuit, 20)
     assert where == "big.qasm:3:6"
     assert time.perf_counter() - start < 5.0  # was about 10 s (tokenizing 1.2 million tokens)
 
@@ -211,7 +213,7 @@ def test_opaque_delay_exported_by_qiskit_is_an_idle_period():
                      "delay(100.0) q[0];\ndelay(50) q;\ncx q[0],q[1];\nmeasure q -> c;\n")
     circuit = loads_qasm(text)
     assert qsim.simulate(circuit).probabilities() == pytest.approx({"00": 0.5, "11": 0.5})
-    assert loads_qasm(circuit.to_qasm()) is not None  # still exports and loads back
+    assert loads_qasm(qsim.to_qasm(circuit)) is not None  # still exports and loads back
 
 
 def test_other_opaque_gates_still_cannot_be_simulated():

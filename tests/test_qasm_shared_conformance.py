@@ -6,7 +6,8 @@
   keywords, or, for the "exit 3" memory cases, loads and then makes the simulator raise
   SimulationError.
 
-When ``../shared`` is missing these tests are skipped with the reason shown.
+When the corpus is absent (``../shared/qasm``, relative to the repository root, or one of its two
+manifests) these tests are skipped, and the reason names the paths that were looked for.
 """
 
 from __future__ import annotations
@@ -18,14 +19,23 @@ import numpy as np
 import pytest
 
 import qsim
+from qsim.bits import format_bits
+from qsim.compile import lower, plan
 from qsim.errors import QasmError, SimulationError
 from qsim.qasm import load_qasm
-from qsim.result import format_bits
-from qsim.simulator import terminal_plan
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+ROOT = Path(__file__).resolve().parents[1]  # the repository root
+SHARED = ROOT.parent / "shared"  # ../shared, relative to the repository root
 QASM = SHARED / "qasm"
-REASON = f"shared reference corpus not found at {QASM} (it lives next to the repository)"
+VALID_MANIFEST = QASM / "valid" / "expected.json"
+INVALID_MANIFEST = QASM / "invalid" / "manifest.json"
+_ABSENT = [p for p in (VALID_MANIFEST, INVALID_MANIFEST) if not p.is_file()]
+REASON = (
+    "shared OpenQASM conformance files are absent: looked for "
+    + " and ".join(str(p) for p in _ABSENT)
+    + f" (the corpus is expected in ../shared/qasm relative to the repository root {ROOT}"
+    + ("" if SHARED.is_dir() else f"; {SHARED} does not exist") + ")"
+)
 
 
 def _json(path: Path) -> dict:
@@ -34,23 +44,24 @@ def _json(path: Path) -> dict:
 
 # Without the corpus, one placeholder case per test carries the skip reason.
 _MISSING = [{"file": "(corpus missing)"}]
-VALID = _json(QASM / "valid" / "expected.json")["files"] or _MISSING
-INVALID = _json(QASM / "invalid" / "manifest.json")["files"] or _MISSING
-needs_shared = pytest.mark.skipif(not QASM.is_dir(), reason=REASON)
+VALID = _json(VALID_MANIFEST)["files"] or _MISSING
+INVALID = _json(INVALID_MANIFEST)["files"] or _MISSING
+needs_shared = pytest.mark.skipif(bool(_ABSENT), reason=REASON)
 
 
 def exact_distribution(circuit: qsim.Circuit) -> dict[str, float] | None:
     """Exact outcome probabilities of a circuit whose measurements are all terminal (else None),
     keyed like Result.counts (registers in declaration order, c[0] leftmost)."""
-    plan = terminal_plan(circuit)
-    if plan is None:
+    p = plan(circuit, lower(circuit))
+    if not p.terminal:
         return None
-    probs = qsim.simulate(circuit).probabilities_array(plan.measured)
-    m = len(plan.measured)
+    probs = qsim.simulate(circuit).probabilities_array(p.deferred)
+    m = len(p.deferred)
+    sources = dict(zip(p.tail_bits, p.tail_src))  # clbit -> position in p.deferred
     out: dict[str, float] = {}
     for j in np.flatnonzero(probs > 1e-15):
         bits = [(int(j) >> (m - 1 - k)) & 1 for k in range(m)]
-        clbits = [bits[s] if s >= 0 else 0 for s in plan.sources]
+        clbits = [bits[sources[b]] if b in sources else 0 for b in range(circuit.num_clbits)]
         key = format_bits(clbits, circuit.cregs)
         out[key] = out.get(key, 0.0) + float(probs[j])
     return out

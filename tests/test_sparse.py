@@ -12,8 +12,8 @@ import qsim
 from qsim import Circuit, CircuitError, DefinitionOp, GateDefinition, SimulationError
 from qsim.backends import get_backend
 from qsim.backends import sparse as S
-from qsim.backends import statevector as dense_backend
-from qsim.backends.kernels import apply_matrix
+from qsim.backends.dense import state as dense_backend
+from qsim.backends.dense.kernels import apply_matrix
 from qsim.gates import GATES, gate_matrix
 from qsim.kron import embed, kron
 
@@ -232,7 +232,7 @@ def test_huge_registers_refused_before_allocating():
 
 # --- backend contract ------------------------------------------------------------------------------
 def test_registered_and_returns_the_same_array():
-    assert get_backend("sparse") is S.apply_gates
+    assert get_backend("sparse") is S.SparseState
     state = np.zeros(4, dtype=complex)
     state[0] = 1
     c = Circuit(2).h(0).cx(0, 1)

@@ -19,21 +19,24 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..circuit import Circuit, Instruction
+from ..compile.lower import LoweredOp, expand_all, lower
+from ..compile.plan import plan
 from ..errors import CircuitError, SimulationError
 from ..gates import GATES, gate_matrix
 from ..resources import available_memory, human_bytes
+from .base import precision_dtype
+from .vector import VectorState
 
 #: Entries of a gate matrix at most this large in magnitude are treated as exact zeros.
 ZERO_TOL = 1e-14
 #: Default byte budget of the per-run operator cache.
 DEFAULT_CACHE_BYTES = 256 * 2**20
-_PRECISIONS = {"double": np.complex128, "single": np.complex64}
 
 
 # --- sizes -------------------------------------------------------------------------------------
@@ -280,32 +283,55 @@ class OperatorCache:
 
 
 # --- backend ---------------------------------------------------------------------------------
-def _gate_instructions(circuit: Circuit, instructions: Iterable[Instruction]
-                       ) -> Iterable[Instruction]:
-    for top in instructions:
-        for ins in circuit.expand(top):
-            if ins.name != "barrier":
-                yield ins
+def _gate_instructions(ops: Iterable[LoweredOp]) -> Iterable[Instruction]:
+    return expand_all(list(ops))
 
 
 def apply_gates(circuit: Circuit, instructions: Iterable[Instruction], state: np.ndarray, *,
                 cache: OperatorCache | None = None) -> np.ndarray:
-    """Apply unitary instructions (gates, ``unitary``, barriers) to ``state`` (flat, 2**n) by one
-    sparse matrix-vector product per gate.
+    """Apply unitary instructions (gates, ``unitary``, definitions, barriers) to ``state`` (flat,
+    2**n) by one sparse matrix-vector product per gate.
 
-    Same contract as :func:`qsim.backends.statevector.apply_gates`: definitions are expanded
-    through ``circuit``; measurement, reset and conditions are the caller's job. Operators are
-    built in ``state.dtype`` (complex64 for single precision) and cached per run. Returns ``state``
-    (the same array, updated).
+    Definitions are lowered (:func:`qsim.compile.lower`) and walked down to library gates;
+    measurement, reset and conditions are the engine's job. Operators are built in
+    ``state.dtype`` (complex64 for single precision) and cached per run. Returns ``state`` (the
+    same array, updated).
     """
     n = int(state.size).bit_length() - 1
-    cache = OperatorCache() if cache is None else cache
+    return _apply(state, list(_gate_instructions(lower(circuit, list(instructions)))), n,
+                  OperatorCache() if cache is None else cache)
+
+
+def _apply(state: np.ndarray, gates: Sequence[Instruction], n: int,
+           cache: OperatorCache) -> np.ndarray:
     cur = state
-    for ins in _gate_instructions(circuit, instructions):
+    for ins in gates:
         cur = cache.operator(ins, n, state.dtype) @ cur
     if cur is not state:
         state[...] = cur
     return state
+
+
+class SparseState(VectorState):
+    """The sparse-operator backend (``backend="sparse"``): each gate an explicit CSR operator on
+    the whole register, applied by a sparse matrix-vector product. Copies of a state share one
+    operator cache."""
+
+    name: ClassVar[str] = "sparse"
+
+    def __init__(self, data: np.ndarray, cache: OperatorCache | None = None) -> None:
+        super().__init__(data)
+        self.cache = OperatorCache() if cache is None else cache
+
+    @classmethod
+    def prepare(cls, ops: Sequence[LoweredOp], num_qubits: int) -> tuple[Instruction, ...]:
+        return tuple(_gate_instructions(ops))
+
+    def apply(self, prepared: Any) -> None:
+        _apply(self.data, prepared, self.num_qubits, self.cache)
+
+    def copy(self) -> SparseState:
+        return SparseState(self.data.copy(), self.cache)
 
 
 # --- the operator of a whole circuit ---------------------------------------------------------
@@ -316,27 +342,6 @@ def _product_nnz_bound(g: sp.csr_matrix, u: sp.csr_matrix) -> int:
     rows = np.repeat(np.arange(g.shape[0]), np.diff(g.indptr))
     reach = np.bincount(rows, weights=row_nnz[g.indices], minlength=g.shape[0])
     return int(np.minimum(reach, u.shape[1]).sum())
-
-
-def _unitary_part(circuit: Circuit) -> list[Instruction]:
-    """The circuit's gates; terminal measurements are ignored, anything else non-unitary refused."""
-    gates: list[Instruction] = []
-    measured: set[int] = set()
-    for ins in circuit.instructions:
-        if ins.condition is not None or ins.name == "reset":
-            what = "a classically controlled instruction" if ins.condition else "a reset"
-            raise CircuitError(f"circuit_operator: the circuit has {what} ({ins}); only unitary "
-                               "circuits have an operator")
-        if ins.name == "measure":
-            measured.add(ins.qubits[0])
-            continue
-        if ins.name == "barrier":
-            continue
-        if measured.intersection(ins.qubits):
-            raise CircuitError(f"circuit_operator: gate {ins} acts after a measurement of its "
-                               "qubit; only unitary circuits have an operator")
-        gates.append(ins)
-    return gates
 
 
 def circuit_operator(circuit: Circuit, *, precision: str = "double",
@@ -354,14 +359,15 @@ def circuit_operator(circuit: Circuit, *, precision: str = "double",
     >>> circuit_operator(Circuit(2).h(0).cx(0, 1)).nnz
     8
     """
-    try:
-        dtype = _PRECISIONS[precision]
-    except KeyError:
-        raise SimulationError(f"precision must be 'double' or 'single', got {precision!r}"
-                              ) from None
+    dtype = precision_dtype(precision)
     n = circuit.num_qubits
     big_n = 1 << n
-    gates = list(_gate_instructions(circuit, _unitary_part(circuit)))
+    # Any input state, not only |0...0>: a reset is never dropped.
+    p = plan(circuit, lower(circuit), zero_start=False)
+    if not p.terminal:
+        raise CircuitError(f"circuit_operator: {p.why_dynamic}; only unitary circuits have an "
+                           "operator")
+    gates = list(_gate_instructions(p.gates))
     limit = available_memory() if max_memory is None else int(max_memory)
     kind = "memory available" if max_memory is None else "memory limit"
 

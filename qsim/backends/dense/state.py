@@ -58,21 +58,24 @@ class _BodyMatrices:
             if missing:
                 stack.extend(missing)
                 continue
-            gates: list[Gate] = []
-            for op in b.ops:
-                if isinstance(op, DefinedGate):
-                    kind, m = self.cache[op.body]
-                    gates.append(Gate(kind, op.qubits, m))
-                else:
-                    g = _library_gate(op)
-                    if g is not None:
-                        gates.append(g)
-            k = b.num_qubits
-            m = block_op("dense", range(k), gates).data if gates else np.eye(1 << k,
-                                                                             dtype=complex)
-            self.cache[b] = (classify(m), m)
+            self.cache[b] = self._compute(b)
             stack.pop()
         return self.cache[body]
+
+    def _compute(self, body: Body) -> tuple[str, np.ndarray]:
+        """The matrix of ``body`` (its sub-bodies' matrices already cached) and its kind."""
+        gates: list[Gate] = []
+        for op in body.ops:
+            if isinstance(op, DefinedGate):
+                kind, m = self.cache[op.body]
+                gates.append(Gate(kind, op.qubits, m))
+            else:
+                g = _library_gate(op)
+                if g is not None:
+                    gates.append(g)
+        k = body.num_qubits
+        m = block_op("dense", range(k), gates).data if gates else np.eye(1 << k, dtype=complex)
+        return classify(m), m
 
 
 def lowered_gates(ops: Iterable[LoweredOp], max_definition: int = DEFAULT_FUSION.max_dense

@@ -1,0 +1,82 @@
+"""A circuit made ready for one backend: lowered once, planned once per kind of plan, each run of
+gates prepared once, and the memory guard asked before anything is allocated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..backends import get_backend
+from ..backends.base import State, precision_dtype
+from ..circuit import Circuit
+from ..compile.lower import LoweredOp, lower
+from ..compile.plan import Plan, plan
+from ..errors import CircuitError
+from ..statevector import Statevector
+
+
+@dataclass
+class Job:
+    """``circuit`` for the State class ``backend`` with amplitudes of ``dtype``, starting from
+    |0...0> or ``initial_state`` (a Statevector, array or label such as ``"01+"``)."""
+
+    circuit: Circuit
+    backend: type[State]
+    dtype: np.dtype
+    initial_state: Any = None
+    max_memory: int | None = None
+    ops: list[LoweredOp] = field(default_factory=list)
+    _plans: dict[bool, Plan] = field(default_factory=dict)
+    _prepared: dict[int, list[Any]] = field(default_factory=dict)
+
+    @property
+    def num_qubits(self) -> int:
+        return self.circuit.num_qubits
+
+    def plan(self, defer: bool = True) -> Plan:
+        """The plan (cached): measurements deferred where possible, or every one a step."""
+        if defer not in self._plans:
+            self._plans[defer] = plan(self.circuit, self.ops, defer=defer,
+                                      zero_start=self.initial_state is None)
+        return self._plans[defer]
+
+    def prepared(self, p: Plan) -> list[Any]:
+        """The backend's prepared block for each step of ``p`` (None for measure/reset)."""
+        key = id(p)
+        if key not in self._prepared:
+            self._prepared[key] = [
+                self.backend.prepare(s.block, self.num_qubits) if s.block else None
+                for s in p.steps]
+        return self._prepared[key]
+
+    def check_memory(self, copies: int = 1) -> None:
+        """SimulationError (with ``bytes_needed``) unless ``copies`` states fit."""
+        self.backend.check_memory(self.num_qubits, self.dtype, self.max_memory, copies)
+
+    def new_state(self) -> State:
+        """A fresh state (callers check memory first)."""
+        return self.backend.allocate(self.num_qubits, self.dtype, self._initial_vector())
+
+    def _initial_vector(self) -> np.ndarray | None:
+        init = self.initial_state
+        if init is None:
+            return None
+        if isinstance(init, str):
+            init = Statevector.from_label(init)
+        data = init.data if isinstance(init, Statevector) else np.asarray(init).ravel()
+        n = self.num_qubits
+        if data.size != 1 << n:
+            raise CircuitError(f"initial state has length {data.size}, the circuit needs "
+                               f"{1 << n} ({n} qubits)")
+        return data
+
+
+def make_job(circuit: Circuit, *, backend: str = "statevector", precision: str = "double",
+             initial_state: Any = None, max_memory: int | None = None) -> Job:
+    """Resolve the backend and precision (SimulationError for unknown ones) and lower
+    ``circuit``'s definitions."""
+    dtype = precision_dtype(precision)
+    cls = get_backend(backend)
+    return Job(circuit, cls, dtype, initial_state, max_memory, lower(circuit))
