@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+import qsim
 from qsim import Circuit, DefinitionOp, GateDefinition
 from qsim.backends.dense import kernels
 from qsim.backends.dense import state as statevector
@@ -316,3 +317,14 @@ def test_long_single_qubit_runs_fuse_to_the_product() -> None:
         per_qubit[q] = gate_matrix("ry", (theta,)) @ per_qubit[q]
     expected = np.kron(np.kron(per_qubit[0][:, 0], per_qubit[1][:, 0]), per_qubit[2][:, 0])
     np.testing.assert_allclose(qsim.simulate(c).data, expected, atol=1e-10)
+
+
+def test_exponentially_nested_definitions_are_not_expanded() -> None:
+    # g_i calls g_{i-1} twice, so g40 stands for 2**40 gates: lowering keeps one body per
+    # definition and the dense backend multiplies 40 2x2 matrices instead of walking the tree.
+    # ry(t)^(2**40) = ry(2**40 t) = ry(0.6): P(1) = sin(0.3)**2.
+    text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\ngate g0 a { ry(0.6/1099511627776) a; }\n'
+            + "".join(f"gate g{i} a {{ g{i - 1} a; g{i - 1} a; }}\n" for i in range(1, 41))
+            + "qreg q[1];\ng40 q[0];\n")
+    probs = qsim.simulate(qsim.loads_qasm(text)).probabilities_array()
+    np.testing.assert_allclose(probs, [np.cos(0.3) ** 2, np.sin(0.3) ** 2], atol=1e-9)
