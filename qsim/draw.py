@@ -17,50 +17,11 @@ q[1]: ────X──
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
 
 from .gates import GATES
-
-
-# What a diagram reads of a circuit, structurally: qsim.circuit imports nothing from here and this
-# module imports nothing from it, so that neither has to load the other.
-class InstructionLike(Protocol):
-    """The parts of a :class:`qsim.Instruction` a diagram shows."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def qubits(self) -> tuple[int, ...]: ...
-    @property
-    def params(self) -> tuple[float, ...]: ...
-    @property
-    def clbits(self) -> tuple[int, ...]: ...
-    @property
-    def condition(self) -> tuple[str, int] | None: ...
-    @property
-    def label(self) -> str | None: ...
-
-
-class CircuitLike(Protocol):
-    """The parts of a :class:`qsim.Circuit` a diagram shows."""
-
-    @property
-    def num_qubits(self) -> int: ...
-    @property
-    def num_clbits(self) -> int: ...
-    @property
-    def qregs(self) -> Sequence[tuple[str, int]]: ...
-    @property
-    def cregs(self) -> Sequence[tuple[str, int]]: ...
-    @property
-    def instructions(self) -> Sequence[InstructionLike]: ...
-    @property
-    def definitions(self) -> Mapping[str, object]: ...
-    def creg_indices(self, name: str) -> Iterable[int]: ...
-
+from .ir_view import CircuitLike, InstructionLike
 
 # ASCII fallback, applied to labels before layout so that widths stay right.
 _ASCII = str.maketrans({"─": "-", "│": "|", "┼": "+", "●": "*", "░": "#", "×": "x", "√": "s",

@@ -38,72 +38,15 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from ..errors import CircuitError
 from ..gates import GATES, QasmBody, u_matrix
+from ..ir_view import CircuitLike, GateDefinitionLike, InstructionLike
 
 __all__ = ["to_qasm", "format_float", "u3_angles", "two_qubit_ops"]
-
-
-# What the exporter reads of a circuit, structurally: qsim.circuit imports nothing from here and
-# this module imports nothing from it, so that neither has to load the other.
-class InstructionLike(Protocol):
-    """The parts of a :class:`qsim.Instruction` the exporter writes."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def qubits(self) -> tuple[int, ...]: ...
-    @property
-    def params(self) -> tuple[float, ...]: ...
-    @property
-    def clbits(self) -> tuple[int, ...]: ...
-    @property
-    def condition(self) -> tuple[str, int] | None: ...
-    @property
-    def matrix(self) -> np.ndarray | None: ...
-    @property
-    def label(self) -> str | None: ...
-
-
-class DefinitionOpLike(Protocol):
-    """One operation of a gate definition (:class:`qsim.DefinitionOp`)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def params(self) -> tuple[Any, ...]: ...
-    @property
-    def qubits(self) -> tuple[int, ...]: ...
-
-
-class GateDefinitionLike(Protocol):
-    """A gate definition (:class:`qsim.GateDefinition`); ``body is None``: opaque."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def params(self) -> tuple[str, ...]: ...
-    @property
-    def qubits(self) -> tuple[str, ...]: ...
-    @property
-    def body(self) -> Sequence[DefinitionOpLike] | None: ...
-
-
-class CircuitLike(Protocol):
-    """The parts of a :class:`qsim.Circuit` the exporter writes."""
-
-    @property
-    def qregs(self) -> Sequence[tuple[str, int]]: ...
-    @property
-    def cregs(self) -> Sequence[tuple[str, int]]: ...
-    @property
-    def instructions(self) -> Sequence[InstructionLike]: ...
-    @property
-    def definitions(self) -> Mapping[str, GateDefinitionLike]: ...
 
 
 #: Library gates OpenQASM 2 knows by name (a built-in or a gate of either qelib1.inc).
