@@ -17,7 +17,7 @@ from typing import Any
 from . import gates
 from .circuit import Circuit, DefinitionOp, GateDefinition, Instruction
 from .engine import run, simulate
-from .errors import CircuitError, QasmError, QsimError, SimulationError
+from .errors import CircuitError, QasmError, QsimError, QsimWarning, SimulationError
 from .kron import bell, bra, controlled, embed, ghz, ket, kron, kron_apply, proj
 from .result import Result
 from .statevector import Statevector
@@ -49,6 +49,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Circuit", "CircuitError", "DefinitionOp", "GateDefinition", "Instruction", "QasmError",
-    "QsimError", "Result", "SimulationError", "Statevector", "bell", "bra", "controlled", "embed",
+    "QsimError", "QsimWarning", "Result", "SimulationError", "Statevector", "bell", "bra", "controlled", "embed",
     "gates", "ghz", "ket", "kron", "kron_apply", "proj", "run", "simulate", *_LAZY,
 ]

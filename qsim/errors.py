@@ -44,3 +44,9 @@ class SimulationError(QsimError):
     def __init__(self, message: str, bytes_needed: int | None = None) -> None:
         self.bytes_needed = bytes_needed
         super().__init__(message)
+
+
+class QsimWarning(UserWarning):
+    """Something qsim did that the user should know about but that is not an error (a file run
+    without its ``OPENQASM 2.0;`` header, a slow fallback, ...). The command line prints each as
+    one line ``qsim: warning: ...``."""

@@ -6,6 +6,10 @@ import os
 
 from .errors import SimulationError
 
+#: Default cap on the gates a program may expand to (``max_gates`` / ``--max-gates``): counted
+#: before anything is built, at load (broadcasts) and before simulating (nested definitions).
+DEFAULT_MAX_GATES = 10_000_000
+
 _UNITS = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
 
 
