@@ -96,14 +96,14 @@ class Statevector:
     def sample(self, shots: int, seed: int | None = None,
                qubits: Sequence[int] | None = None, *, bit_order: str = "big") -> dict[str, int]:
         """Measure ``qubits`` (default: all) ``shots`` times: counts ``{bitstring: n}``."""
-        from .engine.sampling import sample_keys
+        from .engine.sampling import key_counts, sample_keys
 
         qs = self._check_qubits(qubits)
         key_ids: dict[str, int] = {}
-        shot_keys = sample_keys(self.probabilities_array(qs), shots, np.random.default_rng(seed),
-                                np.zeros(len(qs), np.uint8), range(len(qs)), range(len(qs)),
-                                [("q", len(qs))], bit_order, key_ids)
-        counts = np.bincount(shot_keys, minlength=len(key_ids))
+        drawn = sample_keys(self.probabilities_array(qs), shots, np.random.default_rng(seed),
+                            np.zeros(len(qs), np.uint8), range(len(qs)), range(len(qs)),
+                            [("q", len(qs))], bit_order, key_ids, ordered=False)
+        counts = key_counts([drawn], len(key_ids))
         return {k: int(counts[i]) for k, i in sorted(key_ids.items())}
 
     # --- algebra ---------------------------------------------------------------------------------

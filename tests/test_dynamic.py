@@ -37,8 +37,10 @@ def max_states_alive(p, shots):
 
 
 def run_dynamic(c, shots, rng, bit_order="big", **kw):
-    """Branching, or one trajectory per shot when the branches do not fit (qsim.run's choice)."""
-    return _run_dynamic(make_job(c, **kw), shots, rng, bit_order)
+    """Branching, or one trajectory per shot when the branches do not fit (qsim.run's choice):
+    the keys and each shot's key index, in shot order."""
+    keys, _, shot_index = _run_dynamic(make_job(c, **kw), shots, rng, bit_order, memory=True)
+    return keys, shot_index
 
 
 def counts_of(keys, shot_index):

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..compile.lower import LoweredOp
+from ..compile.lower import LoweredOp, expanded_size
 from ..errors import SimulationError
-from ..resources import check_state_memory
+from ..resources import available_memory, check_state_memory, human_bytes
 
 #: ``precision`` argument -> amplitude dtype.
 PRECISIONS: dict[str, type] = {"double": np.complex128, "single": np.complex64}
@@ -54,11 +54,30 @@ class State(ABC):
     # --- class side: memory, allocation, compilation ----------------------------------------------
     @classmethod
     def check_memory(cls, num_qubits: int, dtype: Any, max_memory: int | None = None,
-                     copies: int = 1) -> int:
-        """Raise SimulationError (with ``bytes_needed``) if ``copies`` states would not fit in
-        ``max_memory`` bytes (default: the memory available now); returns the bytes of one.
+                     copies: int = 1, extra: int = 0, extra_what: str = "") -> int:
+        """Raise SimulationError (with ``bytes_needed``) if ``copies`` states, plus ``extra`` bytes
+        of host memory for ``extra_what`` (probabilities, samples, ...), would not fit in
+        ``max_memory`` bytes (default: the memory available now); returns the bytes of one state.
         Called by the engine before anything is allocated."""
-        return check_state_memory(num_qubits, np.dtype(dtype).itemsize, max_memory, copies)
+        one = check_state_memory(num_qubits, np.dtype(dtype).itemsize, max_memory, copies)
+        if extra > 0:
+            need = one * copies + extra
+            limit = available_memory() if max_memory is None else int(max_memory)
+            if need > limit:
+                kind = "memory available" if max_memory is None else "memory limit"
+                states = "the state" if copies == 1 else f"{copies} states"
+                raise SimulationError(
+                    f"this run needs {human_bytes(need)} ({need:,} bytes): {states} of "
+                    f"{num_qubits} qubits ({human_bytes(one * copies)}) and {human_bytes(extra)} "
+                    f"for {extra_what}, more than the {kind} of {human_bytes(limit)} "
+                    f"({limit:,} bytes)", bytes_needed=need)
+        return one
+
+    @classmethod
+    def work(cls, ops: Sequence[LoweredOp]) -> int:
+        """Gate applications :meth:`prepare` / :meth:`apply` would make for ``ops`` (the engine
+        refuses more than ``max_gates`` before preparing). Default: every call fully expanded."""
+        return expanded_size(ops)
 
     @classmethod
     @abstractmethod

@@ -34,6 +34,8 @@ class Body:
     params: tuple[float, ...]
     num_qubits: int
     ops: tuple[Instruction | DefinedGate, ...]
+    #: Native gates the body stands for when fully expanded (counted, never built).
+    size: int
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -61,6 +63,11 @@ class DefinedGate:
     def clbits(self) -> tuple[int, ...]:
         return ()
 
+    @property
+    def size(self) -> int:
+        """Native gates this call stands for when fully expanded."""
+        return self.body.size
+
     def expand(self) -> Iterator[Instruction]:
         """The library-gate / unitary instructions this call stands for, on global qubits, in
         order (no condition: the caller decides whether the call runs)."""
@@ -81,6 +88,8 @@ class DefinedGate:
     def __str__(self) -> str:
         return str(self.source)
 
+
+_NOT_GATES = ("measure", "reset")
 
 #: What :func:`lower` returns: native instructions (gates, ``unitary``, measure, reset) and calls.
 LoweredOp = Instruction | DefinedGate
@@ -124,7 +133,8 @@ class _Lowerer:
             op = next(f.todo, None)
             if op is None:
                 key = (f.definition.name, tuple(f.call.params))
-                body = Body(key[0], key[1], len(f.definition.qubits), tuple(f.done))
+                size = sum(op.size if isinstance(op, DefinedGate) else 1 for op in f.done)
+                body = Body(key[0], key[1], len(f.definition.qubits), tuple(f.done), size)
                 self.bodies[key] = body
                 active.discard(key)
                 stack.pop()
@@ -134,6 +144,8 @@ class _Lowerer:
                 assert caller.pending is not None
                 caller.done.append(DefinedGate(body, caller.pending.qubits, caller.pending))
                 caller.pending = None
+                continue
+            if op.name == "barrier":  # does nothing to a state (a body may hold only that)
                 continue
             try:
                 params = tuple(evaluate_param(p, f.env) for p in op.params)
@@ -175,6 +187,13 @@ def lower(circuit: Circuit, instructions: Sequence[Instruction] | None = None
         else:
             out.append(ins)
     return out
+
+
+def expanded_size(ops: Sequence[LoweredOp]) -> int:
+    """Native gates ``ops`` stand for when every call is expanded (counted, never built;
+    measurements and resets are not gates)."""
+    return sum(op.size if isinstance(op, DefinedGate) else op.name not in _NOT_GATES
+               for op in ops)
 
 
 def expand_all(ops: Sequence[LoweredOp]) -> Iterator[Instruction]:

@@ -113,7 +113,7 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
 
     steps: list[Step] = []
     gates: list[LoweredOp] = []
-    first_measured: list[int] = []  # deferred qubits, order of first measurement
+    first_measured: dict[int, int] = {}  # deferred qubit -> order of first measurement
     last_writer: dict[int, int] = {}  # clbit -> index of the last measurement writing it
     touched: set[int] = set()
     measured: set[int] = set()
@@ -127,8 +127,7 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
             last_writer[x.clbits[0]] = i
             measured.add(x.qubits[0])
             if deferred_at[i]:
-                if x.qubits[0] not in first_measured:
-                    first_measured.append(x.qubits[0])
+                first_measured.setdefault(x.qubits[0], len(first_measured))
                 continue
         elif x.name == "reset" and defer and zero_start and x.condition is None and not (
                 x.qubits[0] in touched or x.qubits[0] in measured):
@@ -152,10 +151,12 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
         steps.append(Step("gates", tuple(gates)))
     branch_points = sum(s.kind in ("measure", "reset") for s in steps)
     tail = sorted((b, ops[i].qubits[0]) for b, i in last_writer.items() if deferred_at[i])
+    deferred = list(first_measured)
     if branch_points or any(s.kind != "gates" for s in steps):
         # Only deferred qubits whose value survives in some bit are sampled.
         used = {q for _, q in tail}
-        first_measured = [q for q in first_measured if q in used]
+        deferred = [q for q in deferred if q in used]
     # A terminal plan samples every measured qubit, as it always has (same draws for a seed).
-    return Plan(tuple(steps), tuple(first_measured), tuple(b for b, _ in tail),
-                tuple(first_measured.index(q) for _, q in tail), branch_points, why)
+    position = {q: i for i, q in enumerate(deferred)}
+    return Plan(tuple(steps), tuple(deferred), tuple(b for b, _ in tail),
+                tuple(position[q] for _, q in tail), branch_points, why)

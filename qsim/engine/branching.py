@@ -18,12 +18,17 @@ work therefore grows with the number of distinct branches, not with ``shots``.
   about two simulations whatever the number of shots.
 * **Merging.** A reset of a qubit that is not entangled with the rest (the |0> and |1> branches
   give the same state up to a global phase) continues as one branch without a random draw.
-* **Shot order.** The shot slots are filled branch by branch in traversal order (each final
-  branch's shots, with their sampled deferred bits, in a block), then permuted once with
-  ``rng.permutation(shots)``. Every random draw (binomial splits, deferred samples, the final
-  permutation) comes from ``rng`` in a fixed order, so the memory list is a deterministic function
-  of the seed; and since the per-branch counts are multinomial and the order a uniform random
-  permutation, the memory list has the distribution of independent shots.
+* **Randomness per branch.** Every branch draws from its own generator, seeded from the run's
+  generator and the branch's path (the step and outcome of every split above it: a
+  ``SeedSequence`` spawn key). A binomial split that comes out differently (a probability that
+  differs by 1e-16 between backends or precisions) therefore changes the shots of that branch's
+  subtree only, never the draws of the rest of the tree.
+* **Shot order.** Only when the per-shot memory list is asked for: the shot slots are filled
+  branch by branch in traversal order (each final branch's shots, with their sampled deferred
+  bits, in a block), then permuted once with a generator of its own. Since the per-branch counts
+  are multinomial and the order a uniform random permutation, the memory list has the
+  distribution of independent shots; without it, memory grows with the number of distinct
+  outcomes, not of shots.
 * **Memory.** At a split the branch with fewer shots is explored first, on a copy of the state;
   the other outcome reuses the original array afterwards. At most ``1 + min(B, floor(log2 shots))``
   state vectors are alive at once, where B is the number of branching measurements/resets: one
@@ -46,16 +51,28 @@ from typing import Any
 
 import numpy as np
 
+import time
+import warnings
+
 from ..backends.base import State
 from ..bits import format_bits
 from ..circuit import Circuit
 from ..compile.plan import Plan
-from ..errors import SimulationError
+from ..errors import QsimWarning, SimulationError
 from .job import Job, make_job
-from .sampling import sample_keys
+from .sampling import Sampled, key_counts, sample_keys
 from .trajectory import condition_holds, run_trajectory
 
 LeafHook = Callable[[np.ndarray, int, np.ndarray], None]
+
+#: Spawn key of the generator that orders the memory list (branch paths never reach it).
+_ORDER_KEY = (1 << 40,)
+#: The per-shot fallback warns when its estimated run time exceeds this many seconds.
+SLOW_FALLBACK_S = 10.0
+
+
+def _branch_rng(root: int, path: tuple[int, ...]) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(root, spawn_key=path))
 
 
 @dataclass
@@ -73,22 +90,25 @@ class BranchStats:
 
 
 class _Walker:
-    """Depth-first traversal of the outcome tree; collects (clbit rows, per-shot row index)."""
+    """Depth-first traversal of the outcome tree; collects each final branch's sampled keys."""
 
-    def __init__(self, circuit: Circuit, plan: Plan, prepared: list[Any],
-                 rng: np.random.Generator, bit_order: str, merge_resets: bool,
+    def __init__(self, circuit: Circuit, plan: Plan, prepared: list[Any], root: int,
+                 bit_order: str, merge_resets: bool, ordered: bool,
                  on_leaf: LeafHook | None = None) -> None:
-        self.circuit, self.plan, self.prepared, self.rng = circuit, plan, prepared, rng
+        self.circuit, self.plan, self.prepared, self.root = circuit, plan, prepared, root
         self.bit_order, self.merge_resets, self.on_leaf = bit_order, merge_resets, on_leaf
+        self.ordered = ordered
         self.key_ids: dict[str, int] = {}
-        self.blocks: list[np.ndarray] = []  # per leaf: key index of each of its shots
+        self.leaves: list[Sampled] = []  # per final branch, in traversal order
         self.stats = BranchStats()
         self.alive = 1
 
-    def walk(self, state: State, clbits: np.ndarray, n: int, pc: int) -> None:
-        """Run steps ``pc:`` on a branch holding ``n`` shots; recurses on the smaller side of a
-        split and continues the larger side in place."""
+    def walk(self, state: State, clbits: np.ndarray, n: int, pc: int,
+             path: tuple[int, ...]) -> None:
+        """Run steps ``pc:`` on the branch ``path`` holding ``n`` shots; recurses on the smaller
+        side of a split and continues the larger side in place."""
         steps = self.plan.steps
+        rng = _branch_rng(self.root, path)
         while pc < len(steps):
             step = steps[pc]
             block = self.prepared[pc]
@@ -106,7 +126,7 @@ class _Walker:
                 state.reset(q, 0, w0)
                 self.stats.merges += 1
                 continue
-            k1 = n if w0 <= 0 else 0 if w1 <= 0 else int(self.rng.binomial(n, w1 / (w0 + w1)))
+            k1 = n if w0 <= 0 else 0 if w1 <= 0 else int(rng.binomial(n, w1 / (w0 + w1)))
             if 0 < k1 < n:
                 small = 1 if k1 < n - k1 else 0
                 other, sub_bits = state.copy(), clbits.copy()
@@ -116,19 +136,22 @@ class _Walker:
                 _project(other, q, small, w1 if small else w0, reset)
                 if not reset:
                     sub_bits[step.clbit] = small
-                self.walk(other, sub_bits, k1 if small else n - k1, pc)
+                self.walk(other, sub_bits, k1 if small else n - k1, pc,
+                          path + (2 * (pc - 1) + small,))
                 del other
                 self.alive -= 1
                 outcome = 1 - small
                 n -= k1 if small else n - k1
+                path = path + (2 * (pc - 1) + outcome,)
+                rng = _branch_rng(self.root, path)
             else:
                 outcome = 1 if k1 == n else 0
             _project(state, q, outcome, w1 if outcome else w0, reset)
             if not reset:
                 clbits[step.clbit] = outcome
-        self.leaf(state, clbits, n)
+        self.leaf(state, clbits, n, rng)
 
-    def leaf(self, state: State, clbits: np.ndarray, n: int) -> None:
+    def leaf(self, state: State, clbits: np.ndarray, n: int, rng: np.random.Generator) -> None:
         """Sample the deferred measurements of a final branch and record its ``n`` shots."""
         self.stats.leaves += 1
         self.stats.leaf_shots.append(n)
@@ -137,12 +160,13 @@ class _Walker:
         plan = self.plan
         if not plan.deferred:
             key = format_bits(clbits, self.circuit.cregs, self.bit_order)
-            self.blocks.append(np.full(n, self.key_ids.setdefault(key, len(self.key_ids)),
-                                       dtype=np.int64))
+            kid = np.array([self.key_ids.setdefault(key, len(self.key_ids))], dtype=np.int64)
+            self.leaves.append(Sampled(kid, np.array([n], dtype=np.int64),
+                                       np.full(n, kid[0]) if self.ordered else None))
             return
-        self.blocks.append(sample_keys(state.probabilities(plan.deferred), n, self.rng,
-                                       clbits, plan.tail_bits, plan.tail_src,
-                                       self.circuit.cregs, self.bit_order, self.key_ids))
+        self.leaves.append(sample_keys(state.probabilities(plan.deferred), n, rng, clbits,
+                                       plan.tail_bits, plan.tail_src, self.circuit.cregs,
+                                       self.bit_order, self.key_ids, ordered=self.ordered))
 
 
 def _project(state: State, q: int, outcome: int, weight: float, reset: bool) -> None:
@@ -154,29 +178,38 @@ def _project(state: State, q: int, outcome: int, weight: float, reset: bool) -> 
 
 @dataclass
 class BranchingRun:
-    """What :func:`run_branching` returns: distinct ``keys``, each shot's index into ``keys``
-    (in the order the shots were taken), and the traversal counters."""
+    """What :func:`run_branching` returns: distinct ``keys``, the shots of each (``counts``),
+    each shot's index into ``keys`` in the order the shots were taken (``shot_index``, only when
+    ``memory`` was asked for, else None), and the traversal counters."""
 
     keys: list[str]
-    shot_index: np.ndarray
+    counts: np.ndarray
+    shot_index: np.ndarray | None
     stats: BranchStats
 
 
 def branch(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big",
-           on_leaf: LeafHook | None = None) -> BranchingRun:
+           on_leaf: LeafHook | None = None, memory: bool = True) -> BranchingRun:
     """Branch ``shots`` shots of ``job`` (memory already checked by the caller)."""
     plan = job.plan()
-    walker = _Walker(job.circuit, plan, job.prepared(plan), rng, bit_order,
-                     "merge_resets" in job.backend.capabilities, on_leaf)
-    walker.walk(job.new_state(), np.zeros(job.circuit.num_clbits, dtype=np.uint8), int(shots), 0)
-    ordered = np.concatenate(walker.blocks)
-    shot_index = ordered[rng.permutation(int(shots))]
-    return BranchingRun(list(walker.key_ids), shot_index, walker.stats)
+    root = int(rng.integers(1 << 63))
+    walker = _Walker(job.circuit, plan, job.prepared(plan), root, bit_order,
+                     "merge_resets" in job.backend.capabilities, memory, on_leaf)
+    walker.walk(job.new_state(), np.zeros(job.circuit.num_clbits, dtype=np.uint8), int(shots), 0,
+                ())
+    counts = key_counts(walker.leaves, len(walker.key_ids))
+    shot_index = None
+    if memory:
+        ordered = np.concatenate([s.per_shot for s in walker.leaves if s.per_shot is not None])
+        shot_index = ordered[_branch_rng(root, _ORDER_KEY).permutation(int(shots))]
+    return BranchingRun(list(walker.key_ids), counts, shot_index, walker.stats)
 
 
-def per_shot(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big"
-             ) -> tuple[list[str], np.ndarray]:
-    """One trajectory per shot from a copy of the initial state (memory already checked)."""
+def per_shot(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big",
+             warn_after: float | None = None) -> tuple[list[str], np.ndarray]:
+    """One trajectory per shot from a copy of the initial state (memory already checked); each
+    shot's key index in shot order. With ``warn_after`` (seconds), a QsimWarning gives the
+    estimated run time, measured on the first shot, when it exceeds that."""
     plan = job.plan(defer=False)
     prepared = job.prepared(plan)
     start = job.new_state()
@@ -184,34 +217,55 @@ def per_shot(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "b
     key_ids: dict[str, int] = {}
     shot_index = np.empty(shots, dtype=np.int64)
     for s in range(shots):
+        t0 = time.perf_counter()
         clbits = np.zeros(circuit.num_clbits, dtype=np.uint8)
         run_trajectory(circuit, plan, prepared, start.copy(), rng, clbits)
         key = format_bits(clbits, circuit.cregs, bit_order)
         shot_index[s] = key_ids.setdefault(key, len(key_ids))
+        if s == 0 and warn_after is not None:
+            estimate = (time.perf_counter() - t0) * shots
+            if estimate > warn_after:
+                warnings.warn(
+                    f"the mid-circuit measurements branch into more states than fit in memory, "
+                    f"so each of the {shots:,} shots runs the circuit again: about "
+                    f"{_duration(estimate)} in all (allow more memory with max_memory / "
+                    "--max-memory, or take fewer shots)", QsimWarning, stacklevel=4)
     return list(key_ids), shot_index
 
 
-def run_dynamic(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big"
-                ) -> tuple[list[str], np.ndarray]:
-    """Sample ``shots`` shots of a dynamic circuit: branching when its states fit in memory, else
-    one trajectory per shot (two states) when that fits, else SimulationError."""
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def run_dynamic(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big",
+                memory: bool = False, extra: int = 0
+                ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    """Sample ``shots`` shots of a dynamic circuit: branching when its states (and ``extra``
+    bytes of sampling memory) fit, else one trajectory per shot (two states) when that fits, else
+    SimulationError. Returns the keys, their counts and, with ``memory``, each shot's key index
+    in shot order."""
     copies = job.plan().max_states_alive(shots)
+    what = "sampling"
     try:
-        job.check_memory(copies)
+        job.check_memory(copies, extra, what)
     except SimulationError:
         if copies <= 2:
             raise
-        job.check_memory(2)
-        return per_shot(job, shots, rng, bit_order)
-    run = branch(job, shots, rng, bit_order)
-    return run.keys, run.shot_index
+        job.check_memory(2, extra, what)
+        keys, idx = per_shot(job, shots, rng, bit_order, warn_after=SLOW_FALLBACK_S)
+        return keys, np.bincount(idx, minlength=len(keys)), idx if memory else None
+    run = branch(job, shots, rng, bit_order, memory=memory)
+    return run.keys, run.counts, run.shot_index
 
 
 def run_branching(circuit: Circuit, shots: int, rng: np.random.Generator, *,
                   backend: str = "statevector", precision: str = "double",
                   bit_order: str = "big", initial_state: Any = None,
-                  max_memory: int | None = None, on_leaf: LeafHook | None = None
-                  ) -> BranchingRun:
+                  max_memory: int | None = None, on_leaf: LeafHook | None = None,
+                  memory: bool = True) -> BranchingRun:
     """Simulate ``shots`` shots of a dynamic circuit by branching (see the module docstring).
 
     ``on_leaf(clbits, n, state)``, if given, is called once per final branch, before its deferred
@@ -229,7 +283,7 @@ def run_branching(circuit: Circuit, shots: int, rng: np.random.Generator, *,
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
                    max_memory=max_memory)
     job.check_memory(job.plan().max_states_alive(shots))
-    return branch(job, shots, rng, bit_order, on_leaf)
+    return branch(job, shots, rng, bit_order, on_leaf, memory)
 
 
 def run_per_shot(circuit: Circuit, shots: int, rng: np.random.Generator, *,

@@ -13,7 +13,8 @@ from ..backends.base import State, precision_dtype
 from ..circuit import Circuit
 from ..compile.lower import LoweredOp, lower
 from ..compile.plan import Plan, plan
-from ..errors import CircuitError
+from ..errors import CircuitError, SimulationError
+from ..resources import DEFAULT_MAX_GATES
 from ..statevector import Statevector
 
 
@@ -51,9 +52,22 @@ class Job:
                 for s in p.steps]
         return self._prepared[key]
 
-    def check_memory(self, copies: int = 1) -> None:
-        """SimulationError (with ``bytes_needed``) unless ``copies`` states fit."""
-        self.backend.check_memory(self.num_qubits, self.dtype, self.max_memory, copies)
+    def check_memory(self, copies: int = 1, extra: int = 0, extra_what: str = "") -> None:
+        """SimulationError (with ``bytes_needed``) unless ``copies`` states and ``extra`` bytes
+        for ``extra_what`` fit."""
+        self.backend.check_memory(self.num_qubits, self.dtype, self.max_memory, copies, extra,
+                                  extra_what)
+
+    def check_gates(self, max_gates: int | None = None) -> None:
+        """SimulationError unless the backend applies at most ``max_gates`` gates (default
+        :data:`qsim.resources.DEFAULT_MAX_GATES`) for this circuit, nested definitions counted
+        as the backend walks them, before anything is built."""
+        limit = DEFAULT_MAX_GATES if max_gates is None else int(max_gates)
+        work = self.backend.work(self.ops)
+        if work > limit:
+            raise SimulationError(
+                f"the circuit expands to {work:,} gates on the {self.backend.name} backend, "
+                f"more than the limit of {limit:,} (max_gates, --max-gates)")
 
     def new_state(self) -> State:
         """A fresh state (callers check memory first)."""

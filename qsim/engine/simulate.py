@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import get_backend
+from ..backends.base import precision_dtype
 from ..bits import check_bit_order
 from ..circuit import Circuit
 from ..errors import SimulationError
@@ -21,8 +23,11 @@ from ..result import Result
 from ..statevector import Statevector
 from .branching import run_dynamic
 from .job import Job, make_job
-from .sampling import sample_keys
+from .sampling import key_counts, sample_keys, sampling_bytes
 from .trajectory import run_trajectory
+
+#: Most shots one run takes (numpy's random counts are 64-bit).
+MAX_SHOTS = 2**63 - 1
 
 
 def _final_state(job: Job, seed: int | None) -> Statevector:
@@ -43,21 +48,32 @@ def _final_state(job: Job, seed: int | None) -> Statevector:
 
 def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "statevector",
              precision: str = "double", seed: int | None = None,
-             max_memory: int | None = None) -> Statevector:
+             max_memory: int | None = None, max_gates: int | None = None) -> Statevector:
     """Final state vector of ``circuit`` (qubit 0 leftmost), starting from |0...0> or
     ``initial_state``.
 
     Terminal measurements are ignored: the state just before them is returned. A circuit with
     mid-circuit measurement, reset or classical control follows one random trajectory drawn with
     ``seed``. ``precision="single"`` uses complex64. Raises SimulationError, before allocating, when
-    the state vector would not fit in ``max_memory`` bytes (default: the memory available).
+    the state vector would not fit in ``max_memory`` bytes (default: the memory available), or
+    when the backend would apply more than ``max_gates`` gates (default
+    :data:`qsim.resources.DEFAULT_MAX_GATES`; nested definitions counted, never expanded).
 
     >>> simulate(Circuit(2).h(0).cx(0, 1)).probabilities()
     {'00': 0.4999999999999999, '11': 0.4999999999999999}
     """
+    _check_state_fits(circuit, backend, precision, max_memory)
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
                    max_memory=max_memory)
+    job.check_gates(max_gates)
     return _final_state(job, seed)
+
+
+def _check_state_fits(circuit: Circuit, backend: str, precision: str,
+                      max_memory: int | None) -> None:
+    """The cheap refusal first: a register too large for one state is refused before the
+    circuit is copied, lowered or planned (a million-qubit register must not wait on those)."""
+    get_backend(backend).check_memory(circuit.num_qubits, precision_dtype(precision), max_memory)
 
 
 def _resolve_seed(seed: int | None) -> int:
@@ -72,7 +88,7 @@ def _resolve_seed(seed: int | None) -> int:
 def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         backend: str = "statevector", precision: str = "double", bit_order: str = "big",
         memory: bool = False, initial_state: Any = None, max_memory: int | None = None,
-        keep_state: bool = False) -> Result:
+        keep_state: bool = False, max_gates: int | None = None) -> Result:
     """Sample ``shots`` runs of ``circuit``; counts keyed by classical bitstrings.
 
     Keys: registers in declaration order joined by a space, c[0] leftmost in each
@@ -84,14 +100,24 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     state before the terminal measurements, or for a dynamic circuit the one trajectory
     :func:`simulate` follows with the same seed.
 
+    Memory: the guard (``max_memory``, default the memory available) counts the states, the
+    outcome probabilities and the samples before anything is allocated. Up to 2**20 shots are
+    drawn one by one; more are drawn as one multinomial, so memory grows with the number of
+    distinct outcomes, not of shots, unless ``memory=True`` asks for every shot in order.
+    ``max_gates`` as in :func:`simulate`.
+
     >>> run(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7).counts
     {'00': 502, '11': 498}
     """
     if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
         raise SimulationError(f"shots must be a positive integer, got {shots!r}")
+    if shots > MAX_SHOTS:
+        raise SimulationError(f"shots must be at most 2**63 - 1, got {shots}")
+    shots = int(shots)
     check_bit_order(bit_order)
     seed = _resolve_seed(seed)
     t0 = time.perf_counter()
+    _check_state_fits(circuit, backend, precision, max_memory)
     given = circuit
     implicit = not circuit.has_measurements()
     if implicit:
@@ -102,30 +128,37 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     rng = np.random.default_rng(seed)
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
                    max_memory=max_memory)
+    job.check_gates(max_gates)
     plan = job.plan()
+    # Host memory for sampling one final state: the full probability vector while marginalising,
+    # the measured qubits' distribution, and the draws (sample_counts).
+    extra = (8 << circuit.num_qubits) + (8 << len(plan.deferred)) + sampling_bytes(
+        1 << len(plan.deferred), shots, memory)
     final: Statevector | None = None
+    shot_index: np.ndarray | None
     if plan.terminal:
-        job.check_memory()
+        job.check_memory(1, extra, "the outcome probabilities and samples")
         state = job.new_state()
         for block in job.prepared(plan):
             state.apply(block)
         key_ids: dict[str, int] = {}
-        shot_index = sample_keys(state.probabilities(plan.deferred), shots, rng,
-                                 np.zeros(circuit.num_clbits, np.uint8), plan.tail_bits,
-                                 plan.tail_src, circuit.cregs, bit_order, key_ids)
+        drawn = sample_keys(state.probabilities(plan.deferred), shots, rng,
+                            np.zeros(circuit.num_clbits, np.uint8), plan.tail_bits,
+                            plan.tail_src, circuit.cregs, bit_order, key_ids, ordered=memory)
         keys = list(key_ids)
+        counts_arr = key_counts([drawn], len(keys))
+        shot_index = drawn.per_shot
         if keep_state:
             final = Statevector(state.to_host())
         del state
     else:
-        keys, shot_index = run_dynamic(job, shots, rng, bit_order)
+        keys, counts_arr, shot_index = run_dynamic(job, shots, rng, bit_order, memory, extra)
         if keep_state:
             final = _final_state(make_job(given, backend=backend, precision=precision,
                                           initial_state=initial_state, max_memory=max_memory),
                                  seed)
-    counts_arr = np.bincount(shot_index, minlength=len(keys))
     counts = {k: int(c) for k, c in sorted(zip(keys, counts_arr)) if c}
-    mem = [keys[i] for i in shot_index] if memory else None
+    mem = [keys[i] for i in shot_index] if memory and shot_index is not None else None
     return Result(counts=counts, shots=int(shots), seed=seed, registers=list(circuit.cregs),
                   bit_order=bit_order, memory=mem, backend=backend,
                   num_qubits=circuit.num_qubits, time_s=time.perf_counter() - t0,

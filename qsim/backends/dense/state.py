@@ -159,11 +159,40 @@ def apply_gates(circuit: Circuit, instructions: Iterable[Instruction], state: np
     return apply_ops(state, ops, threads=threads, workspace=workspace)
 
 
+def walked_size(ops: Sequence[LoweredOp], max_definition: int = DEFAULT_FUSION.max_dense) -> int:
+    """Gates :func:`lowered_gates` yields for ``ops``: a call on at most ``max_definition``
+    qubits counts one (its matrix is built once per body), a wider one what its body yields.
+    Counted per body, so exponentially nested definitions cost nothing to count."""
+    memo: dict[Body, int] = {}
+
+    def walked(body: Body) -> int:
+        stack = [body]
+        while stack:
+            b = stack[-1]
+            wide = [op.body for op in b.ops if isinstance(op, DefinedGate)
+                    and op.body.num_qubits > max_definition and op.body not in memo]
+            if wide:
+                stack.extend(wide)
+                continue
+            memo[b] = sum(memo[op.body] if isinstance(op, DefinedGate)
+                          and op.body.num_qubits > max_definition else 1 for op in b.ops)
+            stack.pop()
+        return memo[body]
+
+    return sum(walked(op.body) if isinstance(op, DefinedGate)
+               and op.body.num_qubits > max_definition else op.name not in ("measure", "reset")
+               for op in ops)
+
+
 class DenseState(VectorState):
     """The dense state-vector backend (``backend="statevector"``): fused gates applied in place
     by the chunked kernels."""
 
     name: ClassVar[str] = "statevector"
+
+    @classmethod
+    def work(cls, ops: Sequence[LoweredOp]) -> int:
+        return walked_size(ops)
 
     @classmethod
     def prepare(cls, ops: Sequence[LoweredOp], num_qubits: int) -> list[FusedOp]:
