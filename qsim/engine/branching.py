@@ -45,14 +45,13 @@ the simple reference.
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-import time
-import warnings
 
 from ..backends.base import State
 from ..bits import format_bits
