@@ -55,7 +55,12 @@ CASES = [
     ("", "empty file: expected an 'OPENQASM 2.0;' header", 1, 1),
     ("\n  \n\t", "empty file", 1, 1),
     ("// nothing but a comment\n", "expected an 'OPENQASM 2.0;' header, found end of file", 2, 1),
-    ("qreg q[1];", "expected an 'OPENQASM 2.0;' header, found keyword 'qreg'", 1, 1),
+    # (a file that starts with a statement is read without its header: test_qasm_limits.py)
+    ("{ qreg q[1]; }", "expected an 'OPENQASM 2.0;' header, found '{'", 1, 1),
+    ("\n  3.0;", "expected an 'OPENQASM 2.0;' header, found '3.0'", 2, 3),
+    ('"qelib1.inc";', "expected an 'OPENQASM 2.0;' header, found '\"qelib1.inc\"'", 1, 1),
+    ('include "stdgates.inc";\nqubit[2] q;', "looks like an OpenQASM 3 program", 1, 1),
+    ("qreg q[1];\nOPENQASM 2.0;", "'OPENQASM' header may appear only once", 2, 1),
     ("OPENQASM 3.0;\nqreg q[1];", "unsupported OpenQASM version '3.0'", 1, 10),
     ("OPENQASM 3;", "unsupported OpenQASM version '3'", 1, 10),
     ("OPENQASM 2.0.1;", "expected ';' after the OPENQASM version, found '.1'", 1, 13),

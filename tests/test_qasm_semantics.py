@@ -171,6 +171,30 @@ def test_empty_gate_body():
     assert c.definitions["nothing"].body == ()
 
 
+# Issue #15 item 9: a definition whose body holds only a barrier ended in an internal
+# KeyError 'barrier' when simulated.  The loader keeps the barrier as a body operation named
+# "barrier" on the definition's qubits (no parameters); simulating it is the identity.
+def test_definition_whose_body_is_only_a_barrier_loads_and_simulates():
+    c = load("qreg q[2];\ngate onlybarrier x, y { barrier x, y; }\nonlybarrier q[0], q[1];\n")
+    assert c.definitions["onlybarrier"] == GateDefinition(
+        "onlybarrier", (), ("x", "y"), (DefinitionOp("barrier", (), (0, 1)),))
+    assert ops(c) == [("onlybarrier", (0, 1), (), (), None)]
+    state = state_of(c)
+    expected = np.zeros(4, dtype=complex)
+    expected[0] = 1.0  # |00>
+    assert np.allclose(state, expected)
+
+
+def test_barriers_inside_bodies_keep_the_other_operations():
+    c = load("qreg q[2];\ngate g a, b { barrier b, a, b; x a; barrier a; }\n"
+             "gate k a, b { g b, a; barrier a, b; }\nk q[0], q[1];\n")
+    assert c.definitions["g"].body == (DefinitionOp("barrier", (), (1, 0)),
+                                       DefinitionOp("x", (), (0,)),
+                                       DefinitionOp("barrier", (), (0,)))
+    # k q[0], q[1] = g q[1], q[0] = x q[1]
+    assert np.allclose(state_of(c), state_of(load("qreg q[2];\nx q[1];\n")))
+
+
 # --- Qiskit's qelib1 extras -----------------------------------------------------------------------
 def test_qiskit_extra_gates_are_native_with_include():
     c = load("qreg q[5];\np(0.1) q[0];\nsx q[1];\nsxdg q[1];\ncu(1, 2, 3, 4) q[0], q[1];\n"

@@ -143,7 +143,8 @@ Statement = Include | RegDecl | GateCall | Barrier | Measure | Reset | If | Gate
 
 @dataclass(slots=True, eq=False)
 class Program:
-    """A parsed file: its version (None for included files) and its statements in order."""
+    """A parsed file: its version (None for included files, and for a main file without the
+    ``OPENQASM 2.0;`` line, read as OpenQASM 2.0) and its statements in order."""
 
     source: Source
     version: str | None

@@ -3,6 +3,7 @@
 Grammar (OpenQASM 2.0, Cross et al. 2017)::
 
     program    := 'OPENQASM' real ';' statement*         (included files: statement*)
+                                                         (see Parser.header for files without it)
     statement  := ';' | 'include' string ';' | ('qreg'|'creg') id '[' int ']' ';'
                 | 'gate' id ['(' [ids] ')'] ids '{' (call | 'barrier' ids ';')* '}'
                 | 'opaque' id ['(' [ids] ')'] ids ';'
@@ -158,13 +159,22 @@ class Parser:
             append(self.statement(tok))
         return Program(self.source, version, statements)
 
-    def header(self) -> str:
+    def header(self) -> str | None:
+        """The version of ``OPENQASM <version>;`` (which must be 2.0), or None for a file that
+        has no version line but starts with a statement: some published OpenQASM 2 benchmarks
+        start with ``include "qelib1.inc";`` and Qiskit reads them, so they are read as
+        OpenQASM 2.0 (the loader warns).  An empty file, a file that looks like OpenQASM 3 (see
+        :data:`_QASM3_HINT`) and one that starts with something no statement starts with remain
+        errors."""
         tok = self.peek()
         if tok[0] == "eof":
             if not self.text.strip():
                 raise self.error(0, "empty file: expected an 'OPENQASM 2.0;' header")
             raise self.error(tok[2], "expected an 'OPENQASM 2.0;' header, found end of file")
         if tok[1] != "OPENQASM" or tok[0] != "id":
+            starts_statement = tok[0] == "id" or (tok[0] == "op" and tok[1] == ";")
+            if starts_statement and not _looks_like_qasm3(self.text):
+                return None
             raise self.error(
                 tok[2], f"expected an 'OPENQASM 2.0;' header, found {describe(tok[0], tok[1])}"
                 + _missing_header_hint(self.text)
@@ -562,9 +572,13 @@ _QASM3_HINT = re.compile(r'"stdgates\.inc"|^[ \t]*(?:qubit|bit)(?:[ \t]*\[[^\]\n
                          re.M)
 
 
+def _looks_like_qasm3(text: str) -> bool:
+    return _QASM3_HINT.search(text[:100_000]) is not None
+
+
 def _missing_header_hint(text: str) -> str:
     """The end of the message for a file whose first statement is not ``OPENQASM 2.0;``."""
-    if _QASM3_HINT.search(text[:100_000]):
+    if _looks_like_qasm3(text):
         return (" (this looks like an OpenQASM 3 program without its version line; this reader "
                 "handles OpenQASM version 2.0 only)")
     return " (a program starts with its version line, 'OPENQASM 2.0;')"
@@ -640,8 +654,10 @@ def _args(atext: str) -> tuple[Arg, ...]:
 
 
 def parse(source: Source, *, header: bool = True, fast: bool = True) -> Program:
-    """Parse one file.  ``header``: the ``OPENQASM 2.0;`` line is required (main file) rather
-    than forbidden (included files).  ``fast=False`` disables the regex fast path (for tests)."""
+    """Parse one file.  ``header``: the file is a main program, which may start with the
+    ``OPENQASM 2.0;`` line (``Program.version``; None when it has none, see
+    :meth:`Parser.header`), rather than an included file, where that line is an error.
+    ``fast=False`` disables the regex fast path (for tests)."""
     return Parser(source, fast=fast).program(header=header)
 
 

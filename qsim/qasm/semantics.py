@@ -21,15 +21,24 @@ Every check on an OpenQASM 2 program happens here, and every failure is a
 * gate names and register names live in separate namespaces (a register may be called ``h``;
   Qiskit is stricter here), and a gate's parameter names are separate from its qubit names;
 * register arguments broadcast as the specification says (``h q;``, ``cx q, r;``,
-  ``cx q[0], r;``, ``measure q -> c;``); ``if (c == n) op;`` sets ``condition=(c, n)``.
+  ``cx q[0], r;``, ``measure q -> c;``); ``if (c == n) op;`` sets ``condition=(c, n)``;
+* the instructions a program expands to are counted before any is built, statement by statement
+  (a broadcast over a register of size k counts k; a call of a defined gate counts one: its body
+  is counted before simulating), and the statement that takes the total past ``max_gates`` is an
+  error.  Broadcasts are recorded as one pending entry each and expanded only once the whole
+  program has been checked, so a small file that would expand to billions of instructions is
+  refused at once, without building the ones before the limit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from typing import NamedTuple
 
+from .. import resources
 from ..circuit import Circuit, DefinitionOp, GateDefinition, Instruction
 from ..errors import QasmError
 from ..expr import BinOp, Call, Expr, Num, UnaryOp, evaluate_param
@@ -99,8 +108,67 @@ def _where(stmt: Stmt, pos: int | None = None) -> _Loc:
     return _Loc(stmt.source, stmt.pos if pos is None else pos)
 
 
+class _Spread:
+    """The flat indices of a broadcast's arguments, row by row, without building the rows.
+
+    ``cols`` holds one ``(offset, index)`` per argument: ``index`` None for a whole register
+    (row i uses ``offset + i``), else the fixed flat index ``offset + index`` in every row.
+    """
+
+    __slots__ = ("cols", "size")
+
+    def __init__(self, cols: tuple[tuple[int, int | None], ...], size: int) -> None:
+        self.cols = cols
+        self.size = size
+
+    def row(self, i: int) -> tuple[int, ...]:
+        return tuple(offset + (i if index is None else index) for offset, index in self.cols)
+
+    def rows(self) -> Iterator[tuple[int, ...]]:
+        size = self.size
+        return zip(*[range(offset, offset + size) if index is None
+                     else repeat(offset + index, size) for offset, index in self.cols])
+
+    def first_duplicate(self) -> int | None:
+        """The first row in which two arguments are the same flat index (None if none is):
+        found from the columns, in time independent of the register size."""
+        first = None
+        cols = self.cols
+        for a, (oa, ia) in enumerate(cols):
+            for ob, ib in cols[a + 1:]:
+                if ia is None and ib is None:  # two whole registers: the same one, or never
+                    i = 0 if oa == ob else None
+                elif ia is None:  # a whole register and a fixed qubit: meet in one row, if any
+                    assert ib is not None
+                    i = ob + ib - oa
+                elif ib is None:
+                    i = oa + ia - ob
+                else:  # two fixed qubits: the same in every row, or in none
+                    i = 0 if oa + ia == ob + ib else None
+                if i is not None and 0 <= i < self.size and (first is None or i < first):
+                    first = i
+        return first
+
+
+class _Pending(NamedTuple):
+    """A broadcast statement, checked and counted, whose instructions are built at the end."""
+
+    pos: int  # where its instructions go in the circuit's instruction list
+    name: str
+    qubits: _Spread
+    params: tuple[float, ...]
+    clbits: _Spread | None
+    condition: tuple[str, int] | None
+
+    def instructions(self) -> list[Instruction]:
+        name, params, condition = self.name, self.params, self.condition
+        clbits = repeat(()) if self.clbits is None else self.clbits.rows()
+        return [Instruction(name, q, params, c, condition)
+                for q, c in zip(self.qubits.rows(), clbits)]
+
+
 class _Analyzer:
-    def __init__(self, circuit: Circuit, linker: IncludeLinker) -> None:
+    def __init__(self, circuit: Circuit, linker: IncludeLinker, max_gates: int) -> None:
         self.circuit = circuit
         self.linker = linker
         self.gates: dict[str, _Gate] = {
@@ -111,9 +179,11 @@ class _Analyzer:
         # Per source: the offset and line number of the last register declaration located, so
         # that locating the next one counts only the lines in between.
         self.line_cursors: dict[Source, tuple[int, int]] = {}
-        # Memo: argument tuple -> validated rows of flat qubit indices (registers never change
-        # once declared, so a validated argument list stays valid).
-        self.rows_memo: dict[tuple[Arg, ...], list[tuple[int, ...]]] = {}
+        # Memo: argument tuple -> the validated flat qubit indices of a gate call (a broadcast's
+        # as a _Spread); registers never change once declared, so a validated list stays valid.
+        self.rows_memo: dict[tuple[Arg, ...], tuple[int, ...] | _Spread] = {}
+        # Memo: barrier arguments -> the qubits of the barrier (shared by repeated barriers).
+        self.barrier_memo: dict[tuple[Arg, ...], tuple[int, ...]] = {}
         # Memo: id(parameter tuple) -> (the tuple, its float values); the parser shares tuples.
         self.values_memo: dict[int, tuple[tuple[Expr, ...], tuple[float, ...]]] = {}
         self.append = circuit._append_unchecked
@@ -124,6 +194,11 @@ class _Analyzer:
         self.fallible: set[str] = set()
         self.expansion_ok: set[tuple[str, tuple[float, ...]]] = set()
         self.expansion_budget = EXPANSION_CHECK_BUDGET
+        # Instructions the program expands to so far (built or pending), the limit on them, and
+        # the broadcasts not yet built (see finish).
+        self.count = 0
+        self.max_gates = max_gates
+        self.pending: list[_Pending] = []
 
     # --- statements -------------------------------------------------------------------------------
     def program(self, program: Program) -> None:
@@ -237,12 +312,49 @@ class _Analyzer:
                     self.values_memo[id(params)] = (params, values)
         if name in self.fallible:
             self._check_expansion(call, values)
-        rows = self.rows_memo.get(args)
-        if rows is None:
-            rows = self.rows_memo[args] = self._qubit_rows(call)
-        append = self.append
-        for qubits in rows:
-            append(Instruction(name, qubits, values, (), condition))
+        qubits = self.rows_memo.get(args)
+        if qubits is None:
+            qubits = self.rows_memo[args] = self._qubit_rows(call)
+        if type(qubits) is tuple:
+            count = self.count + 1
+            if count > self.max_gates:
+                raise self._too_many(call, 1)
+            self.count = count
+            self.append(Instruction(name, qubits, values, (), condition))
+        else:
+            assert isinstance(qubits, _Spread)
+            self._defer(call, name, qubits, values, None, condition)
+
+    def _defer(self, stmt: Stmt, name: str, qubits: _Spread, params: tuple[float, ...],
+               clbits: _Spread | None, condition: tuple[str, int] | None) -> None:
+        """Count a broadcast's instructions and record it, to be built by :meth:`finish`."""
+        count = self.count + qubits.size
+        if count > self.max_gates:
+            raise self._too_many(stmt, qubits.size)
+        self.count = count
+        self.pending.append(_Pending(len(self.circuit.instructions), name, qubits, params,
+                                     clbits, condition))
+
+    def _too_many(self, stmt: Stmt, n: int) -> QasmError:
+        what = "1 instruction" if n == 1 else f"{n:,} instructions"
+        return self._error(stmt, stmt.pos, f"this statement expands to {what}, taking the "
+                           f"program past the limit of {self.max_gates:,} (max_gates, "
+                           "--max-gates)")
+
+    def finish(self) -> None:
+        """Build the pending broadcasts, each in its place among the other instructions."""
+        if not self.pending:
+            return
+        built = self.circuit.instructions
+        out: list[Instruction] = []
+        start = 0
+        for pending in self.pending:
+            out += built[start:pending.pos]
+            out += pending.instructions()
+            start = pending.pos
+        out += built[start:]
+        self.pending = []
+        self.circuit.instructions = out
 
     def _check_expansion(self, call: GateCall, values: tuple[float, ...]) -> None:
         """Evaluate the parameters of everything a call of a defined gate expands to, so that a
@@ -337,8 +449,9 @@ class _Analyzer:
         return reg.offset, arg.index
 
     def _broadcast(self, stmt: Stmt, args: Sequence[Arg], kinds: Sequence[str]
-                   ) -> list[tuple[int, ...]]:
-        """Rows of flat indices for the arguments, broadcasting whole registers."""
+                   ) -> tuple[int, ...] | _Spread:
+        """The flat indices of the arguments (one tuple), or a _Spread of them if one of them is
+        a whole register (all of those must have the same size)."""
         cols: list[tuple[int, int | None]] = []
         size = None
         size_arg = None
@@ -355,16 +468,20 @@ class _Analyzer:
                     )
             cols.append((offset, index))
         if size is None:
-            return [tuple(offset + index for offset, index in cols)]  # type: ignore[operator]
-        return [tuple(offset + (i if index is None else index) for offset, index in cols)
-                for i in range(size)]
+            return tuple(offset + index for offset, index in cols)  # type: ignore[operator]
+        return _Spread(tuple(cols), size)
 
-    def _qubit_rows(self, call: GateCall) -> list[tuple[int, ...]]:
+    def _qubit_rows(self, call: GateCall) -> tuple[int, ...] | _Spread:
         rows = self._broadcast(call, call.args, ["qreg"] * len(call.args))
         if len(call.args) > 1:
-            for row in rows:
-                if len(set(row)) != len(row):
-                    self._duplicate(call, call.args, row, f"'{call.name}'")
+            if type(rows) is tuple:
+                if len(set(rows)) != len(rows):
+                    self._duplicate(call, call.args, rows, f"'{call.name}'")
+            else:
+                assert isinstance(rows, _Spread)
+                i = rows.first_duplicate()
+                if i is not None:
+                    self._duplicate(call, call.args, rows.row(i), f"'{call.name}'")
         return rows
 
     def _duplicate(self, stmt: Stmt, args: Sequence[Arg], row: tuple[int, ...], what: str,
@@ -396,25 +513,43 @@ class _Analyzer:
                               f"cannot broadcast '{q}' -> '{c}' (measure a register into a "
                               "register of the same size, or one qubit into one bit)")
         rows = self._broadcast(stmt, (q, c), ("qreg", "creg"))
-        append = self.append
-        for qubit, clbit in rows:
-            append(Instruction("measure", (qubit,), (), (clbit,), condition))
+        if type(rows) is tuple:
+            self._count_one(stmt)
+            self.append(Instruction("measure", rows[:1], (), rows[1:], condition))
+        else:
+            assert isinstance(rows, _Spread)
+            qcol, ccol = rows.cols
+            self._defer(stmt, "measure", _Spread((qcol,), rows.size), (),
+                        _Spread((ccol,), rows.size), condition)
 
     def reset(self, stmt: Reset, condition: tuple[str, int] | None) -> None:
-        append = self.append
-        for (qubit,) in self._broadcast(stmt, (stmt.arg,), ("qreg",)):
-            append(Instruction("reset", (qubit,), (), (), condition))
+        rows = self._broadcast(stmt, (stmt.arg,), ("qreg",))
+        if type(rows) is tuple:
+            self._count_one(stmt)
+            self.append(Instruction("reset", rows, (), (), condition))
+        else:
+            assert isinstance(rows, _Spread)
+            self._defer(stmt, "reset", rows, (), None, condition)
 
     def barrier(self, stmt: Barrier) -> None:
-        qubits: dict[int, None] = {}
-        for k, arg in enumerate(stmt.args):
-            offset, index = self._resolve(stmt, arg, k, "qreg")
-            if index is None:
-                for i in range(self.regs[arg.name].size):
-                    qubits[offset + i] = None
-            else:
-                qubits[offset + index] = None
-        self.append(Instruction("barrier", tuple(qubits)))
+        key = tuple(stmt.args)
+        qubits = self.barrier_memo.get(key)
+        if qubits is None:
+            seen: dict[int, None] = {}
+            for k, arg in enumerate(stmt.args):
+                offset, index = self._resolve(stmt, arg, k, "qreg")
+                if index is None:
+                    seen.update(dict.fromkeys(range(offset, offset + self.regs[arg.name].size)))
+                else:
+                    seen[offset + index] = None
+            qubits = self.barrier_memo[key] = tuple(seen)
+        self._count_one(stmt)
+        self.append(Instruction("barrier", qubits))
+
+    def _count_one(self, stmt: Stmt) -> None:
+        if self.count >= self.max_gates:
+            raise self._too_many(stmt, 1)
+        self.count += 1
 
     def if_stmt(self, stmt: If) -> None:
         reg = self.regs.get(stmt.creg)
@@ -615,8 +750,15 @@ def _find_name(source: Source, start: int, name: str) -> int:
 
 
 def build_circuit(program: Program, *, include_dirs: Sequence[str] = (),
-                  name: str | None = None) -> Circuit:
-    """Check a parsed main program and build its Circuit (raises QasmError)."""
+                  name: str | None = None, max_gates: int | None = None) -> Circuit:
+    """Check a parsed main program and build its Circuit (raises QasmError).
+
+    ``max_gates``: the most instructions the program may expand to (default
+    :data:`qsim.resources.DEFAULT_MAX_GATES`); the statement that takes it past is an error.
+    """
+    limit = resources.DEFAULT_MAX_GATES if max_gates is None else max_gates
     circuit = Circuit(name=name)
-    _Analyzer(circuit, IncludeLinker(program.source, include_dirs)).program(program)
+    analyzer = _Analyzer(circuit, IncludeLinker(program.source, include_dirs), limit)
+    analyzer.program(program)
+    analyzer.finish()
     return circuit
