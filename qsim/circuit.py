@@ -12,9 +12,11 @@ quantum register ``q`` of 2 qubits and no classical bits; ``Circuit(2, 2)`` adds
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import numbers
+import operator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -25,6 +27,112 @@ from .gates import GATES, gate_matrix, inverse_of
 #: Deepest chain of gate definitions :meth:`Circuit.expand` follows (an OpenQASM file's definitions
 #: only use earlier ones, so only a recursive definition built in Python can reach it).
 MAX_DEFINITION_DEPTH = 100_000
+
+
+# --- argument checks (the Python API's; the QASM loader checks its own and skips these) ----------
+def _show(value: Any) -> str:
+    """``repr(value)`` on one line and at most 60 characters, for error messages."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_index(value: Any) -> int | None:
+    """``value`` as an index (an int, a numpy integer, anything with ``__index__``) or None when it
+    is not one. Bools are not indices, nor are floats, even integral ones (``2.0``)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _index(value: Any, where: str, what: str) -> int:
+    """``value`` as an index, else CircuitError ``"h: qubit must be an integer index, got 1.5"``."""
+    i = _as_index(value)
+    if i is None:
+        raise CircuitError(f"{where}: {what} must be an integer index, got {_show(value)}")
+    return i
+
+
+def _is_many(value: Any, where: str, what: str) -> TypeGuard[Iterable[Any]]:
+    """True when ``value`` is a collection of indices, False when it is one index; CircuitError
+    for anything else (a float, a string, None)."""
+    if _as_index(value) is not None:
+        return False
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        return True
+    raise CircuitError(f"{where}: {what} must be an integer index, got {_show(value)}")
+
+
+def _indices(values: Any, where: str, what: str) -> tuple[int, ...]:
+    """One index or a collection of them as a tuple of ints, else CircuitError (see
+    :func:`_index`). Fast for the common case, a tuple or list of ints."""
+    t = type(values)
+    if t is tuple or t is list:
+        for v in values:
+            if type(v) is not int:
+                break
+        else:
+            return tuple(values)
+    elif t is int:
+        return (values,)
+    if _is_many(values, where, what):
+        return tuple(_index(v, where, what) for v in values)
+    return (_index(values, where, what),)
+
+
+def _params(values: Any, where: str) -> tuple[float, ...]:
+    """One parameter or a collection of them as a tuple of finite floats, else CircuitError (see
+    :func:`_param`). Fast for the common case, a tuple or list of finite floats."""
+    t = type(values)
+    if t is tuple or t is list:
+        for v in values:
+            if type(v) is not float or v - v != 0.0:  # v - v is nan for nan and inf
+                break
+        else:
+            return tuple(values)
+    elif isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        values = (values,)
+    else:
+        values = tuple(values)
+    return tuple(_param(v, where, i, len(values)) for i, v in enumerate(values))
+
+
+def _size(value: Any, where: str, what: str, minimum: int) -> int:
+    """A register size or count, ``>= minimum``, else CircuitError naming ``what``."""
+    i = _as_index(value)
+    if i is None or i < minimum:
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise CircuitError(f"{where}: {what} must be a {kind} integer, got {_show(value)}")
+    return i
+
+
+def _param(value: Any, where: str, pos: int, count: int) -> float:
+    """A gate parameter as a finite float: ints, floats and numpy real scalars are; bools,
+    strings (symbols), None, complex numbers and NaN/inf are refused with CircuitError."""
+    if type(value) is float:
+        x = value
+    else:
+        what = "parameter" if count == 1 else f"parameter {pos + 1} of {count}"
+        if isinstance(value, str):
+            raise CircuitError(f"{where}: parameter {value!r} must be a real number (symbolic "
+                               f"parameters are not supported yet), got {_show(value)}")
+        real = isinstance(value, numbers.Real) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
+        if not real or isinstance(value, (bool, np.bool_)):
+            raise CircuitError(f"{where}: {what} must be a real number, got {_show(value)}")
+        try:
+            x = float(value)
+        except OverflowError:
+            x = math.inf
+    if not math.isfinite(x):
+        what = "parameter" if count == 1 else f"parameter {pos + 1} of {count}"
+        raise CircuitError(f"{where}: {what} must be a finite real number, got "
+                           f"{_show(x if math.isnan(x) else value)}")
+    return x
 
 
 class Instruction(NamedTuple):
@@ -123,8 +231,8 @@ class Circuit:
     """
 
     def __init__(self, num_qubits: int = 0, num_clbits: int = 0, *, name: str | None = None):
-        if num_qubits < 0 or num_clbits < 0:
-            raise CircuitError("numbers of qubits and classical bits must be >= 0")
+        num_qubits = _size(num_qubits, "Circuit", "num_qubits", 0)
+        num_clbits = _size(num_clbits, "Circuit", "num_clbits", 0)
         self.qregs: list[tuple[str, int]] = []
         self.cregs: list[tuple[str, int]] = []
         self.instructions: list[Instruction] = []
@@ -147,25 +255,32 @@ class Circuit:
     def num_clbits(self) -> int:
         return self._nc
 
-    def _check_new_register(self, name: str, size: int) -> None:
+    def _check_new_register(self, where: str, name: str, size: Any) -> int:
+        if not isinstance(name, str):
+            raise CircuitError(f"{where}: name must be a string, got {_show(name)}")
         if any(name == r for r, _ in self.qregs + self.cregs):
             raise CircuitError(f"register {name!r} already exists")
-        if size < 1:
-            raise CircuitError(f"register {name!r} must have size >= 1, got {size}")
+        i = _as_index(size)
+        if i is None:
+            raise CircuitError(f"{where}: size of register {name!r} must be a positive integer, "
+                               f"got {_show(size)}")
+        if i < 1:
+            raise CircuitError(f"register {name!r} must have size >= 1, got {i}")
+        return i
 
     def add_qreg(self, name: str, size: int) -> int:
         """Add a quantum register; returns the flat index of its qubit 0."""
-        self._check_new_register(name, size)
-        self.qregs.append((name, int(size)))
-        self._nq += int(size)
-        return self._nq - int(size)
+        size = self._check_new_register("add_qreg", name, size)
+        self.qregs.append((name, size))
+        self._nq += size
+        return self._nq - size
 
     def add_creg(self, name: str, size: int) -> int:
         """Add a classical register; returns the flat index of its bit 0."""
-        self._check_new_register(name, size)
-        self.cregs.append((name, int(size)))
-        self._nc += int(size)
-        return self._nc - int(size)
+        size = self._check_new_register("add_creg", name, size)
+        self.cregs.append((name, size))
+        self._nc += size
+        return self._nc - size
 
     @staticmethod
     def _indices(regs: list[tuple[str, int]], name: str, kind: str) -> range:
@@ -209,14 +324,18 @@ class Circuit:
         if len(set(qubits)) != len(qubits):
             raise CircuitError(f"{name}: duplicate qubit arguments {list(qubits)}")
 
-    def append(self, name: str, qubits: Sequence[int] | int, params: Sequence[float] = (), *,
-               clbits: Sequence[int] = (), condition: tuple[str, int] | None = None,
+    def append(self, name: str, qubits: Sequence[int] | int,
+               params: Sequence[float] | float = (), *, clbits: Sequence[int] | int = (),
+               condition: tuple[str, int] | None = None,
                matrix: np.ndarray | None = None) -> Circuit:
-        """Append one instruction after validating it (CircuitError names the gate and qubit)."""
-        qs = (int(qubits),) if isinstance(qubits, (int, np.integer)) else tuple(
-            int(q) for q in qubits)
-        ps = tuple(float(p) for p in params)
-        cs = tuple(int(b) for b in clbits)
+        """Append one instruction after validating it (CircuitError names the gate and qubit).
+
+        ``qubits`` (and ``clbits``) are integer indices (numpy integers too; not bools, not
+        floats), one or a sequence; ``params`` are finite real numbers (one or a sequence).
+        """
+        qs = _indices(qubits, name, "qubit")
+        cs = _indices(clbits, name, "clbit")
+        ps = _params(params, name)
         if name == "barrier":
             self._check_qubits(name, qs)
         elif name in ("measure", "reset"):
@@ -241,7 +360,7 @@ class Circuit:
                 raise CircuitError(f"gate {name!r} takes {npar} parameter(s), got {len(ps)}")
             self._check_qubits(name, qs)
         if condition is not None:
-            condition = self._checked_condition(condition)
+            condition = self._checked_condition(condition, name)
         self.instructions.append(Instruction(name, qs, ps, cs, condition, matrix))
         return self
 
@@ -249,24 +368,40 @@ class Circuit:
         """Append an instruction already validated by the caller (the QASM loader)."""
         self.instructions.append(instruction)
 
-    def _checked_condition(self, condition: tuple[str, int]) -> tuple[str, int]:
+    def _checked_condition(self, condition: tuple[str, int], where: str) -> tuple[str, int]:
+        if not isinstance(condition, (tuple, list)) or len(condition) != 2:
+            raise CircuitError(f"{where}: condition must be a (register name, value) pair, got "
+                               f"{_show(condition)}")
         reg, value = condition
+        if not isinstance(reg, str):
+            raise CircuitError(f"{where}: condition register must be a register name (a "
+                               f"string), got {_show(reg)}")
+        i = _as_index(value)
+        if i is None:
+            raise CircuitError(f"{where}: condition value must be a non-negative integer, got "
+                               f"{_show(value)}")
+        value = i
         size = len(self.creg_indices(reg))
-        value = int(value)
         if value < 0 or value.bit_length() > size:
             raise CircuitError(f"condition value {value} does not fit register {reg!r} of "
                                f"{size} bit(s)")
         return reg, value
 
     def _broadcast(self, name: str, params: Sequence[float], qargs: Sequence[Any]) -> Circuit:
-        seqs = [q for q in qargs if not isinstance(q, (int, np.integer))]
-        if not seqs:
+        for q in qargs:
+            if type(q) is not int:
+                break
+        else:  # the common case: one qubit index per argument
             return self.append(name, qargs, params)
-        lengths = {len(list(s)) for s in seqs}
+        many = [_is_many(q, name, "qubit") for q in qargs]
+        if not any(many):
+            return self.append(name, qargs, params)
+        lists = [list(q) if m else q for q, m in zip(qargs, many)]
+        lengths = {len(q) for q, m in zip(lists, many) if m}
         if len(lengths) != 1:
             raise CircuitError(f"{name}: qubit lists of different lengths {sorted(lengths)}")
         (k,) = lengths
-        cols = [list(q) if not isinstance(q, (int, np.integer)) else [q] * k for q in qargs]
+        cols = [q if m else [q] * k for q, m in zip(lists, many)]
         for row in zip(*cols):
             self.append(name, row, params)
         return self
@@ -285,15 +420,17 @@ class Circuit:
     def unitary(self, matrix: Any, qubits: Sequence[int] | int, label: str | None = None
                 ) -> Circuit:
         """Append a user unitary (checked); ``qubits[0]`` is the matrix's leftmost factor."""
-        self.append("unitary", qubits, matrix=np.asarray(matrix, dtype=complex))
+        if label is not None and not isinstance(label, str):
+            raise CircuitError(f"unitary: label must be a string, got {_show(label)}")
+        self.append("unitary", qubits, matrix=_as_matrix(matrix))
         if label is not None:
             self.instructions[-1] = self.instructions[-1].replace(label=label)
         return self
 
     def measure(self, qubit: int | Sequence[int], clbit: int | Sequence[int]) -> Circuit:
         """Measure qubit(s) into classical bit(s) (equal-length sequences pair up)."""
-        qs = [qubit] if isinstance(qubit, (int, np.integer)) else list(qubit)
-        cs = [clbit] if isinstance(clbit, (int, np.integer)) else list(clbit)
+        qs: list[Any] = list(qubit) if _is_many(qubit, "measure", "qubit") else [qubit]
+        cs: list[Any] = list(clbit) if _is_many(clbit, "measure", "clbit") else [clbit]
         if len(qs) != len(cs):
             raise CircuitError(f"measure: {len(qs)} qubit(s) but {len(cs)} classical bit(s)")
         for q, b in zip(qs, cs):
@@ -314,13 +451,22 @@ class Circuit:
 
     def reset(self, qubit: int | Sequence[int]) -> Circuit:
         """Reset qubit(s) to |0>."""
-        for q in [qubit] if isinstance(qubit, (int, np.integer)) else list(qubit):
+        qs: list[Any] = list(qubit) if _is_many(qubit, "reset", "qubit") else [qubit]
+        for q in qs:
             self.append("reset", (q,))
         return self
 
-    def barrier(self, *qubits: int) -> Circuit:
-        """A barrier on the given qubits (all qubits when none are given); no effect on the state."""
-        return self.append("barrier", qubits or tuple(range(self._nq)))
+    def barrier(self, *qubits: int | Sequence[int]) -> Circuit:
+        """A barrier on the given qubits (all qubits when none are given); no effect on the state.
+
+        An argument may be a sequence of qubits (``barrier(range(3))``)."""
+        flat: list[Any] = []
+        for q in qubits:
+            if _is_many(q, "barrier", "qubit"):
+                flat.extend(q)
+            else:
+                flat.append(q)
+        return self.append("barrier", tuple(flat) if qubits else tuple(range(self._nq)))
 
     def c_if(self, creg: str, value: int) -> Circuit:
         """Make the last instruction conditional on ``creg == value`` (c[0] = least significant)."""
@@ -329,7 +475,8 @@ class Circuit:
         last = self.instructions[-1]
         if last.name == "barrier":
             raise CircuitError("a barrier cannot be conditional")
-        self.instructions[-1] = last.replace(condition=self._checked_condition((creg, value)))
+        self.instructions[-1] = last.replace(condition=self._checked_condition((creg, value),
+                                                                               "c_if"))
         return self
 
     # --- whole-circuit operations -----------------------------------------------------------------
@@ -369,8 +516,10 @@ class Circuit:
     def compose(self, other: Circuit, qubits: Sequence[int] | None = None,
                 clbits: Sequence[int] | None = None) -> Circuit:
         """A new circuit: this one followed by ``other`` mapped onto ``qubits``/``clbits``."""
-        qmap = list(range(other.num_qubits)) if qubits is None else [int(q) for q in qubits]
-        cmap = list(range(other.num_clbits)) if clbits is None else [int(b) for b in clbits]
+        qmap = (list(range(other.num_qubits)) if qubits is None else
+                [_index(q, "compose", "qubit") for q in qubits])
+        cmap = (list(range(other.num_clbits)) if clbits is None else
+                [_index(b, "compose", "clbit") for b in clbits])
         if len(qmap) != other.num_qubits or len(cmap) != other.num_clbits:
             raise CircuitError("compose: qubit/clbit maps must match the other circuit's sizes")
         if other.num_qubits > self._nq or other.num_clbits > self._nc:
@@ -491,8 +640,17 @@ class Circuit:
                 f"instructions: {body})")
 
 
+def _as_matrix(matrix: Any) -> np.ndarray:
+    """``matrix`` as a complex array, else CircuitError."""
+    try:
+        return np.array(matrix, dtype=complex)
+    except (TypeError, ValueError):
+        raise CircuitError(f"unitary: matrix must be a square array of numbers, got "
+                           f"{_show(matrix)}") from None
+
+
 def _checked_unitary(matrix: Any, k: int) -> np.ndarray:
-    m = np.array(matrix, dtype=complex)
+    m = _as_matrix(matrix)
     if m.ndim != 2 or m.shape != (2**k, 2**k):
         raise CircuitError(f"unitary on {k} qubit(s) needs a {2**k}x{2**k} matrix, got shape "
                            f"{m.shape}")
