@@ -23,6 +23,7 @@ import numpy as np
 from .errors import CircuitError
 from .expr import evaluate_param
 from .gates import GATES, gate_matrix, inverse_of
+from .resources import DEFAULT_MAX_GATES
 
 #: Deepest chain of gate definitions :meth:`Circuit.expand` follows (an OpenQASM file's definitions
 #: only use earlier ones, so only a recursive definition built in Python can reach it).
@@ -539,14 +540,51 @@ class Circuit:
                        clbits=[cmap[b] for b in ins.clbits], condition=cond, matrix=ins.matrix)
         return out
 
-    def flatten(self) -> Circuit:
-        """A copy with every defined gate expanded (recursively) into library gates."""
+    def flatten(self, max_gates: int | None = None) -> Circuit:
+        """A copy with every defined gate expanded (recursively) into library gates.
+
+        The expanded size is counted first (per definition, never built): more than
+        ``max_gates`` instructions (default :data:`qsim.resources.DEFAULT_MAX_GATES`) is a
+        CircuitError, so exponentially nested definitions are refused at once."""
+        limit = DEFAULT_MAX_GATES if max_gates is None else int(max_gates)
+        total = self.expanded_size()
+        if total > limit:
+            raise CircuitError(f"flatten: the circuit expands to {total:,} instructions, more "
+                               f"than the limit of {limit:,} (max_gates)")
         out = self.copy()
         out.definitions = {}
         out.instructions = []
         for ins in self.instructions:
             out.instructions.extend(self.expand(ins))
         return out
+
+    def expanded_size(self) -> int:
+        """Instructions :meth:`flatten` would produce, counted per definition (never built)."""
+        defs = self.definitions
+        size: dict[str, int] = {}
+
+        def of(name: str) -> int:
+            stack = [name]
+            while stack:
+                top = stack[-1]
+                if top in size:
+                    stack.pop()
+                    continue
+                body = defs[top].body or ()
+                todo = [op.name for op in body if op.name in defs and op.name not in size]
+                if todo:
+                    if len(stack) > MAX_DEFINITION_DEPTH or any(t in stack for t in todo):
+                        raise CircuitError(f"gate definitions nested too deeply at {todo[0]!r} "
+                                           f"(more than {MAX_DEFINITION_DEPTH} levels: a "
+                                           "recursive definition?)")
+                    stack.extend(todo)
+                    continue
+                size[top] = sum(size[op.name] if op.name in defs else 1 for op in body)
+                stack.pop()
+            return size[name]
+
+        return sum(of(ins.name) if ins.name in defs and defs[ins.name].body is not None else 1
+                   for ins in self.instructions)
 
     def expand(self, ins: Instruction) -> Iterator[Instruction]:
         """Yield the library-gate instructions an instruction stands for (itself if not defined).

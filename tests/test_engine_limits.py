@@ -194,3 +194,14 @@ def test_single_precision_sparse_keeps_its_norm() -> None:
     assert abs(out.norm() - 1) < 1e-5
     ref = qsim.simulate(c)
     assert out.fidelity(ref.data) > 1 - 1e-3
+
+
+def test_flatten_and_inverse_count_before_expanding() -> None:
+    c = qsim.loads_qasm(doubling(40))
+    assert c.expanded_size() == 2**40
+    with pytest.raises(qsim.CircuitError, match=r"expands to 1,099,511,627,776 instructions"):
+        c.flatten()
+    with pytest.raises(qsim.CircuitError, match="limit"):
+        c.inverse()
+    small = qsim.loads_qasm(doubling(3))
+    assert small.expanded_size() == 8 and len(small.flatten()) == 8
