@@ -10,34 +10,45 @@
     qsim info circuits/qft.qasm
 
 Exit codes: 0 success; 1 internal error (one line ``qsim: internal error: ...``; set
-``QSIM_DEBUG=1`` for the traceback); 2 bad usage or bad OpenQASM (one line
-``file:line:col: message``); 3 the state vector needs more memory than allowed (``--max-memory``,
-default the memory available now), with the size it needs.
+``QSIM_DEBUG=1`` for the traceback); 2 bad usage, bad OpenQASM (one line
+``file:line:col: message``) or an output that cannot be written; 3 the state vector (or the
+``--statevector`` / ``--probabilities`` listing) needs more memory than allowed (``--max-memory``,
+default the memory available now), with the size it needs; 130 interrupted (Ctrl-C), one line
+``qsim: interrupted``.
+
+Warnings (:class:`qsim.errors.QsimWarning`) are printed as one line each, ``qsim: warning: ...``.
+Output files (``-o``, ``--plot``) are checked before anything is simulated and written to a
+temporary file in the same folder, renamed into place only when complete.
 
 matplotlib is imported only for ``--plot`` / ``--show`` so that ``qsim run`` starts fast.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import secrets
+import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 import click
 
-from .errors import QasmError, QsimError, SimulationError
+from .errors import QasmError, QsimError, QsimWarning, SimulationError
+from .resources import DEFAULT_MAX_GATES
 
 if TYPE_CHECKING:
     from .circuit import Circuit
     from .result import Result
     from .statevector import Statevector
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_MEMORY = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_MEMORY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 BAR_WIDTH = 40
 STDIN_NAME = "<stdin>"
@@ -119,11 +130,17 @@ def _fail(message: str, code: int) -> click.exceptions.Exit:
 
 
 class QsimGroup(click.Group):
-    """A click group that turns every exception into one line on stderr and an exit code."""
+    """A click group that turns every exception into one line on stderr and an exit code, and
+    every :class:`~qsim.errors.QsimWarning` into one line ``qsim: warning: ...``."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with report_warnings():
+                value = super().invoke(ctx)
+            _flush_stdout()
+            return value
+        except KeyboardInterrupt:
+            raise _fail("qsim: interrupted", EXIT_INTERRUPTED) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
                 BrokenPipeError):
             raise
@@ -136,13 +153,255 @@ class QsimGroup(click.Group):
         except QsimError as exc:
             raise _fail(f"qsim: error: {exc}", EXIT_USAGE) from None
         except MemoryError as exc:
-            raise _fail(f"qsim: not enough memory: {exc or 'allocation failed'}",
+            raise _fail(f"qsim: not enough memory: {str(exc) or 'allocation failed'}",
                         EXIT_MEMORY) from None
         except Exception as exc:
             if os.environ.get("QSIM_DEBUG") == "1":
                 raise
             raise _fail(f"qsim: internal error: {type(exc).__name__}: {exc}",
                         EXIT_INTERNAL) from None
+
+
+# --- warnings and the status line on stderr -------------------------------------------------------
+class _StatusLine:
+    """The progress line now shown (its stream and width), so that a warning printed while it
+    is shown first erases it instead of being glued to it. Guarded by ``lock``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stream: IO[str] | None = None
+        self.width = 0
+
+    def clear(self) -> None:
+        """Erase the line if one is shown (call with ``lock`` held)."""
+        if self.stream is not None and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+        self.width = 0
+
+
+_STATUS = _StatusLine()
+
+
+def print_warning(message: str) -> None:
+    """``qsim: warning: message`` as one line on stderr (erasing the progress line first)."""
+    with _STATUS.lock:
+        _STATUS.clear()
+        click.echo(f"qsim: warning: {_one_line(message)}", err=True)
+
+
+@contextmanager
+def report_warnings() -> Iterator[None]:
+    """While the block runs, print each QsimWarning when it is issued as one line on stderr
+    (not Python's two-line ``file:line: QsimWarning: ...`` format); other warnings are shown as
+    Python would. The user's warning filters (``-W``, ``PYTHONWARNINGS``) still apply, and the
+    previous filters and ``warnings.showwarning`` are restored afterwards."""
+    with warnings.catch_warnings():
+        shown_before = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+            if issubclass(category, QsimWarning):
+                print_warning(str(message))
+            else:
+                shown_before(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
+# --- output ---------------------------------------------------------------------------------------
+def _cannot_write(path: str, reason: str) -> click.exceptions.Exit:
+    return _fail(f"qsim: error: cannot write {path}: {reason}", EXIT_USAGE)
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _silence_stdout() -> None:
+    """After a failed write to stdout: point file descriptor 1 at /dev/null so that what is left
+    in Python's buffers does not fail again (with a traceback) when the interpreter exits."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    except OSError:
+        pass
+
+
+def _stdout_failed(exc: OSError) -> click.exceptions.Exit:
+    _silence_stdout()
+    return _fail(f"qsim: error: cannot write output: {_os_reason(exc)}", EXIT_USAGE)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so that a failing write (a full disk: ``> /dev/full``) is reported as an
+    output error here rather than as a traceback at interpreter exit. A closed pipe
+    (BrokenPipeError) is left to click, which exits quietly."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        raise _stdout_failed(exc) from None
+
+
+def echo_stdout(text: str) -> None:
+    """``text`` and a newline on stdout, flushed; a write error is exit 2 with one line."""
+    try:
+        click.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        raise _stdout_failed(exc) from None
+
+
+def _is_special(path: str) -> bool:
+    """An existing file that is not a regular file (a terminal, a pipe, /dev/null, /dev/stdout):
+    written in place, since renaming a file over it would replace the device itself."""
+    if path in ("/dev/stdout", "/dev/stderr") or path.startswith(("/dev/fd/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _target(path: str) -> str:
+    """The file a write to ``path`` replaces: a symbolic link's target (the link is kept)."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def _temp_name(target: str) -> str:
+    folder, base = os.path.split(target)
+    return os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+
+
+def _create_temp(target: str) -> tuple[int, str]:
+    """A new, empty file in the target's folder, opened for writing (mode 0666 less the umask)."""
+    for _ in range(100):
+        name = _temp_name(target)
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), target)
+
+
+def check_writable(path: str | None) -> None:
+    """Exit 2 now, before anything is simulated, when ``path`` (``-o`` or ``--plot``) cannot be
+    written: its folder is missing or not writable, it is a directory, or it is a file that may
+    not be written (``os.access``; replacing it would still be allowed). The check creates (and
+    removes) a file in the folder, so read-only file systems and permissions are found honestly.
+    ``None`` and ``-`` (stdout) pass."""
+    if path is None or path == "-":
+        return
+    if os.path.isdir(path):
+        raise _cannot_write(path, os.strerror(errno.EISDIR))
+    if _is_special(path):
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise _cannot_write(path, os.strerror(errno.EACCES))
+        return
+    target = _target(path)
+    folder = os.path.dirname(target) or "."
+    if not os.path.exists(folder):
+        raise _cannot_write(path, os.strerror(errno.ENOENT))
+    if not os.path.isdir(folder):
+        raise _cannot_write(path, os.strerror(errno.ENOTDIR))
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise _cannot_write(path, os.strerror(errno.EACCES))
+    try:
+        fd, name = _create_temp(target)
+    except OSError as exc:
+        raise _cannot_write(path, _os_reason(exc)) from None
+    os.close(fd)
+    os.unlink(name)
+
+
+class AtomicOutputs:
+    """Output files written completely or not at all.
+
+    :meth:`stage` writes each file to a temporary file in its folder; :meth:`commit` renames them
+    all into place (``os.replace``) once every one is complete. On any failure, interruption
+    included, the temporary files are removed and the files already there are untouched.
+    Existing files that are not regular files (``/dev/null``, a pipe) are written in place.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, str, str]] = []     # (path as given, temp file, target)
+
+    def stage(self, path: str, write: Callable[[IO[bytes]], None]) -> None:
+        if _is_special(path):
+            try:
+                with open(path, "wb") as f:
+                    write(f)
+            except OSError as exc:
+                raise _cannot_write(path, _os_reason(exc)) from None
+            return
+        target = _target(path)
+        try:
+            fd, temp = _create_temp(target)
+        except OSError as exc:
+            raise _cannot_write(path, _os_reason(exc)) from None
+        try:
+            try:
+                mode = stat.S_IMODE(os.stat(target).st_mode)
+            except OSError:
+                mode = None
+            with open(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            if mode is not None:
+                os.chmod(temp, mode)          # replacing a file keeps its permissions
+        except BaseException as exc:
+            _remove(temp)
+            if isinstance(exc, OSError):
+                raise _cannot_write(path, _os_reason(exc)) from None
+            raise
+        self._staged.append((path, temp, target))
+
+    def commit(self) -> None:
+        try:
+            while self._staged:
+                path, temp, target = self._staged[0]
+                try:
+                    os.replace(temp, target)
+                except OSError as exc:
+                    raise _cannot_write(path, _os_reason(exc)) from None
+                self._staged.pop(0)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        for _, temp, _ in self._staged:
+            _remove(temp)
+        self._staged.clear()
+
+    def __enter__(self) -> AtomicOutputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _remove(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
 
 
 # --- input ----------------------------------------------------------------------------------------
@@ -154,14 +413,16 @@ def _read_source(path: str) -> tuple[bytes | str, str]:
         return f.read(), path
 
 
-def load_circuit(path: str) -> tuple[Circuit, str]:
-    """The circuit in file ``path`` (``-``: standard input) and the name used in messages."""
+def load_circuit(path: str, *, max_gates: int | None = None) -> tuple[Circuit, str]:
+    """The circuit in file ``path`` (``-``: standard input) and the name used in messages.
+    ``max_gates``: refuse a program that expands to more gates (None: the loader's default,
+    :data:`qsim.resources.DEFAULT_MAX_GATES`)."""
     from .qasm import load_qasm, loads_qasm
 
     if path == "-":
         data, name = _read_source(path)
-        return loads_qasm(data, filename=name), name
-    return load_qasm(path), path
+        return loads_qasm(data, filename=name, max_gates=max_gates), name
+    return load_qasm(path, max_gates=max_gates), path
 
 
 def locate_register(circuit: Circuit, num_qubits_fit: int) -> str | None:
@@ -206,6 +467,12 @@ def bar(fraction: float, width: int = BAR_WIDTH, unicode: bool = True) -> str:
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[part]
 
 
+def shown_outcome(key: str) -> str:
+    """An outcome or basis label as printed in text: the empty outcome of a circuit without
+    classical bits (or qubits) as ``""``."""
+    return key if key else '""'
+
+
 def sorted_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
     """Outcomes by decreasing count, ties by outcome."""
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -217,7 +484,7 @@ def _gate_count(circuit: Circuit) -> int:
 
 def format_counts_table(result: Result, *, top: int | None = None, unicode: bool = True) -> str:
     """Counts as a table sorted by count: outcome, count, probability and a bar."""
-    rows = sorted_counts(result.counts)
+    rows = [(shown_outcome(k), c) for k, c in sorted_counts(result.counts)]
     rest = rows[top:] if top is not None else []
     rows = rows[:top] if top is not None else rows
     if rest:
@@ -250,7 +517,10 @@ def state_rows(state: Statevector, *, bit_order: str, threshold: float, show_all
 
     data = state.data
     n = state.num_qubits
-    idx = np.arange(data.size) if show_all else np.flatnonzero(np.abs(data) >= threshold)
+    chunk = 1 << 20                 # no temporary array the size of the state
+    idx = np.arange(data.size) if show_all else np.concatenate(
+        [i + np.flatnonzero(np.abs(data[i:i + chunk]) >= threshold)
+         for i in range(0, data.size, chunk)] or [np.zeros(0, np.intp)])
     rows = []
     for i in idx.tolist():
         a = complex(data[i])
@@ -258,6 +528,54 @@ def state_rows(state: Statevector, *, bit_order: str, threshold: float, show_all
     if bit_order == "little":
         rows.sort(key=lambda r: r[0])
     return rows
+
+
+def state_listing_bytes(num_rows: int, num_qubits: int, *, fmt: str, statevector: bool,
+                        probabilities: bool = False) -> int:
+    """Memory that listing ``num_rows`` basis states takes while the output is built: the
+    (label, amplitude, probability) rows, the format's intermediate objects (JSON: a dict and the
+    encoder's pieces; CSV: row lists and a text buffer) and the copies of the text up to the
+    encoded bytes. Text and CSV print one table (amplitudes when ``statevector``); JSON holds a
+    ``statevector`` and/or a ``probabilities`` object. Per-row costs measured with tracemalloc
+    (peak of a ``--all`` run less the peak of the same run without the listing) on CPython 3.11,
+    64-bit, 15 to 20 qubits, rounded up."""
+    n = num_qubits
+    if fmt == "json":          # measured: 715 bytes a row at 15 qubits, 729 at 20; 422, 436
+        per_row = ((680 + 4 * n) if statevector else 0) + ((390 + 4 * n) if probabilities else 0)
+    elif fmt == "csv":         # 503 at 15, 463 at 20; probabilities only 389, 347
+        per_row = (520 + 2 * n) if statevector else (400 + 2 * n)
+    else:                      # text: 328 at 15, 343 at 20; probabilities only 284, 299
+        per_row = (290 + 4 * n) if statevector else (235 + 4 * n)
+    return num_rows * per_row
+
+
+def _count_at_least(data: Any, threshold: float, chunk: int = 1 << 20) -> int:
+    """How many entries of ``data`` have ``|a| >= threshold``, a chunk at a time (no temporary
+    array the size of the state)."""
+    import numpy as np
+
+    return sum(int(np.count_nonzero(np.abs(data[i:i + chunk]) >= threshold))
+               for i in range(0, data.size, chunk))
+
+
+def check_state_listing(num_rows: int, num_qubits: int, *, fmt: str, statevector: bool,
+                        probabilities: bool, max_memory: int | None) -> None:
+    """Exit 3 when listing ``num_rows`` basis states (``--statevector``/``--probabilities``) would
+    not fit in ``max_memory`` bytes (default: the memory available now)."""
+    from .resources import available_memory, human_bytes
+
+    need = state_listing_bytes(num_rows, num_qubits, fmt=fmt, statevector=statevector,
+                               probabilities=probabilities)
+    limit = available_memory() if max_memory is None else max_memory
+    if need <= limit:
+        return
+    flags = " ".join(f for f, on in (("--statevector", statevector),
+                                     ("--probabilities", probabilities)) if on)
+    what = "memory available" if max_memory is None else "memory limit"
+    raise _fail(f"qsim: {flags} would list {num_rows:,} basis states, which needs about "
+                f"{human_bytes(need)} ({need:,} bytes) as {fmt} output, more than the {what} of "
+                f"{human_bytes(limit)} ({limit:,} bytes); raise --threshold, leave out --all "
+                f"or raise --max-memory", EXIT_MEMORY)
 
 
 def _amp(a: complex) -> str:
@@ -275,10 +593,11 @@ def format_state(rows: list[tuple[str, complex, float]], *, amplitudes: bool, nu
     w = max(len("basis"), num_qubits)
     if amplitudes:
         lines.append(f"{'basis'.ljust(w)}  {'amplitude'.ljust(20)}  probability")
-        lines += [f"{b.ljust(w)}  {_amp(a).ljust(20)}  {p:.6f}" for b, a, p in rows]
+        lines += [f"{shown_outcome(b).ljust(w)}  {_amp(a).ljust(20)}  {p:.6f}"
+                  for b, a, p in rows]
     else:
         lines.append(f"{'basis'.ljust(w)}  probability")
-        lines += [f"{b.ljust(w)}  {p:.6f}" for b, _, p in rows]
+        lines += [f"{shown_outcome(b).ljust(w)}  {p:.6f}" for b, _, p in rows]
     return "\n".join(lines)
 
 
@@ -298,7 +617,6 @@ def progress(label: str, stream: IO[str] | None = None, *, delay: float = 1.0,
         yield
         return
     stop = threading.Event()
-    shown = [0]
     frames = "|/-\\" if not _encodable(stream, "⠋") else "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
     t0 = time.perf_counter()
 
@@ -308,9 +626,13 @@ def progress(label: str, stream: IO[str] | None = None, *, delay: float = 1.0,
         k = 0
         while not stop.is_set():
             text = f"\r{frames[k % len(frames)]} {label} {time.perf_counter() - t0:.1f} s"
-            stream.write(text)
-            stream.flush()
-            shown[0] = max(shown[0], len(text))
+            with _STATUS.lock:
+                if stop.is_set():
+                    break
+                stream.write(text)
+                stream.flush()
+                _STATUS.stream = stream
+                _STATUS.width = max(_STATUS.width, len(text))
             k += 1
             stop.wait(interval)
 
@@ -321,21 +643,20 @@ def progress(label: str, stream: IO[str] | None = None, *, delay: float = 1.0,
     finally:
         stop.set()
         th.join()
-        if shown[0]:
-            stream.write("\r" + " " * shown[0] + "\r")
-            stream.flush()
+        with _STATUS.lock:
+            if _STATUS.stream is stream:
+                _STATUS.clear()
+                _STATUS.stream = None
 
 
 def _write_output(text: str, output: str | None) -> None:
+    """``text`` on stdout, or written atomically to ``output``."""
     if output is None or output == "-":
-        click.echo(text)
+        echo_stdout(text)
         return
-    try:
-        with open(output, "w", encoding="utf-8", newline="") as f:
-            f.write(text + "\n")
-    except OSError as exc:
-        raise _fail(f"qsim: error: cannot write {output}: {exc.strerror or exc}",
-                    EXIT_USAGE) from None
+    with AtomicOutputs() as files:
+        files.stage(output, _text_writer(text))
+        files.commit()
 
 
 def _csv(rows: list[list[Any]]) -> str:
@@ -344,7 +665,10 @@ def _csv(rows: list[list[Any]]) -> str:
 
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue().rstrip("\n")
+    text = buf.getvalue().rstrip("\n")
+    if "\n," in text:       # an empty first field (the empty outcome) as "", which reads back as ''
+        text = text.replace("\n,", '\n"",')
+    return text
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -359,6 +683,13 @@ def cli() -> None:
 
 
 _FILE = click.Path(exists=True, dir_okay=False, allow_dash=True)
+
+_MAX_GATES_OPTION = click.option(
+    "--max-gates", type=click.IntRange(min=0), default=DEFAULT_MAX_GATES, show_default=True,
+    help="Refuse a program that expands to more than this many instructions: each statement "
+         "counted after broadcasting ('h q;' on a k-qubit register counts k; measure and reset "
+         "too) when loading, and the gates inside gate definitions before simulating; checked "
+         "before anything is built.")
 
 
 @cli.command()
@@ -390,25 +721,30 @@ _FILE = click.Path(exists=True, dir_okay=False, allow_dash=True)
               callback=_check_plot_path, help="Write a histogram (.png, .svg or .pdf).")
 @click.option("--show", is_flag=True, help="Open the histogram in a window (needs a display).")
 @click.option("--max-memory", type=ByteSize(), default=None,
-              help="Refuse state vectors larger than this (512M, 4G, 1.5GiB, bytes); "
-                   "default: the memory available.")
+              help="Refuse state vectors (and --statevector/--probabilities listings) larger "
+                   "than this (512M, 4G, 1.5GiB, bytes); default: the memory available.")
+@_MAX_GATES_OPTION
 def run(file: str, shots: int, seed: int | None, backend: str,
         precision: str, bit_order: str, fmt: str, output: str | None, statevector: bool,
         probabilities: bool, show_all: bool, threshold: float, memory: bool, top: int | None,
-        plot_file: str | None, show: bool, max_memory: int | None) -> None:
+        plot_file: str | None, show: bool, max_memory: int | None, max_gates: int) -> None:
     """Simulate FILE (OpenQASM 2; '-' reads standard input) and print the counts."""
     from .engine import run as qsim_run
 
-    circuit, name = load_circuit(file)
-    if circuit.num_qubits == 0:
-        raise _fail(f"{name}: the circuit declares no qubits (no qreg): nothing to simulate",
-                    EXIT_USAGE)
+    check_writable(output)              # before anything is loaded or simulated
+    check_writable(plot_file)
+    circuit, name = load_circuit(file, max_gates=max_gates)
+    want_state = statevector or probabilities
+    if want_state and show_all:         # 2**n rows are known before simulating
+        check_state_listing(1 << circuit.num_qubits, circuit.num_qubits, fmt=fmt,
+                            statevector=statevector, probabilities=probabilities,
+                            max_memory=max_memory)
     label = f"simulating {circuit.num_qubits} qubits, {shots} shots"
     try:
         with progress(label):
             result = qsim_run(circuit, shots, seed, backend=backend, precision=precision,
                               bit_order=bit_order, memory=memory, max_memory=max_memory,
-                              keep_state=statevector or probabilities)
+                              keep_state=want_state, max_gates=max_gates)
     except SimulationError as exc:
         if exc.bytes_needed is None:
             raise
@@ -416,13 +752,21 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         raise _fail(f"{where or 'qsim'}: {exc}", EXIT_MEMORY) from None
     if result.implicit_measurement:
         n = circuit.num_qubits
-        click.echo(f"qsim: note: the circuit has no measurements; measured all {n} "
-                   f"qubit{'s' * (n != 1)} (register {result.registers[-1][0]!r})", err=True)
+        if n == 0:
+            click.echo('qsim: note: the circuit has no qubits; every shot gives the empty '
+                       'outcome ""', err=True)
+        else:
+            click.echo(f"qsim: note: the circuit has no measurements; measured all {n} "
+                       f"qubit{'s' * (n != 1)} (register {result.registers[-1][0]!r})",
+                       err=True)
 
     state = result.state
     rows: list[tuple[str, complex, float]] = []
     hidden = 0
     if state is not None:
+        shown = 1 << state.num_qubits if show_all else _count_at_least(state.data, threshold)
+        check_state_listing(shown, state.num_qubits, fmt=fmt, statevector=statevector,
+                            probabilities=probabilities, max_memory=max_memory)
         rows = state_rows(state, bit_order=bit_order, threshold=threshold, show_all=show_all)
         hidden = (1 << state.num_qubits) - len(rows)
     from .info import measurement_kind
@@ -474,36 +818,54 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         if memory:
             assert result.memory is not None
             parts.append(f"\nmemory ({result.shots} shots, in order):")
-            parts.append("\n".join(result.memory))
+            parts.append("\n".join(shown_outcome(k) for k in result.memory))
         text = "\n".join(parts)
-    _write_output(text, output)
+    del rows
 
-    if plot_file is not None or show:
-        _plot(result, plot_file, show, title=f"{name} ({result.shots} shots, seed {result.seed})",
-              top=top)
+    with AtomicOutputs() as files:
+        if output is None or output == "-":
+            echo_stdout(text)
+        else:
+            files.stage(output, _text_writer(text))
+        del text
+        if plot_file is not None:
+            title = f"{name} ({result.shots} shots, seed {result.seed})"
+            files.stage(plot_file, _plot_writer(result, plot_file, title=title, top=top))
+        files.commit()
+    if show:
+        _show(result, title=f"{name} ({result.shots} shots, seed {result.seed})", top=top)
 
 
-def _plot(result: Result, plot_file: str | None, show: bool, *, title: str,
-          top: int | None) -> None:
+def _text_writer(text: str) -> Callable[[IO[bytes]], None]:
+    def write(f: IO[bytes]) -> None:
+        f.write(text.encode("utf-8"))
+        f.write(b"\n")
+
+    return write
+
+
+def _plot_writer(result: Result, plot_file: str, *, title: str,
+                 top: int | None) -> Callable[[IO[bytes]], None]:
+    def write(f: IO[bytes]) -> None:
+        from .plot import plot_histogram
+
+        fig = plot_histogram(result, title=title, top=top)
+        fig.savefig(f, format=os.path.splitext(plot_file)[1][1:].lower(), dpi=100)
+
+    return write
+
+
+def _show(result: Result, *, title: str, top: int | None) -> None:
     from .plot import has_display, plot_histogram
 
-    if plot_file is not None:
-        fig = plot_histogram(result, title=title, top=top)
-        try:
-            fig.savefig(plot_file, dpi=100)
-        except OSError as exc:
-            raise _fail(f"qsim: error: cannot write {plot_file}: {exc.strerror or exc}",
-                        EXIT_USAGE) from None
-    if show:
-        if not has_display():
-            click.echo("qsim: warning: no display available; --show ignored (use --plot FILE)",
-                       err=True)
-            return
-        import matplotlib.pyplot as plt
+    if not has_display():
+        print_warning("no display available; --show ignored (use --plot FILE)")
+        return
+    import matplotlib.pyplot as plt
 
-        fig = plt.figure()
-        plot_histogram(result, ax=fig.add_subplot(), title=title, top=top)
-        plt.show()
+    fig = plt.figure()
+    plot_histogram(result, ax=fig.add_subplot(), title=title, top=top)
+    plt.show()
 
 
 @cli.command()
@@ -512,12 +874,16 @@ def _plot(result: Result, plot_file: str | None, show: bool, *, title: str,
               help="Wrap at this many characters (0: never; default: the terminal's width, "
                    "80 when not a terminal).")
 @click.option("--ascii", "use_ascii", is_flag=True, help="Only ASCII characters.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None)
-def draw(file: str, width: int | None, use_ascii: bool, output: str | None) -> None:
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="Write the diagram to this file instead of stdout.")
+@_MAX_GATES_OPTION
+def draw(file: str, width: int | None, use_ascii: bool, output: str | None,
+         max_gates: int) -> None:
     """Draw FILE as a text diagram, one wire per qubit ('-' reads standard input)."""
     from .draw import draw_text
 
-    circuit, _ = load_circuit(file)
+    check_writable(output)
+    circuit, _ = load_circuit(file, max_gates=max_gates)
     if width is None:
         width = 80
         if output is None and sys.stdout.isatty():
@@ -531,23 +897,28 @@ def draw(file: str, width: int | None, use_ascii: bool, output: str | None) -> N
 @click.argument("file", type=_FILE)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def info(file: str, fmt: str) -> None:
+@_MAX_GATES_OPTION
+def info(file: str, fmt: str, max_gates: int) -> None:
     """Summarise FILE: registers, gate counts, depth, state-vector memory."""
     from .info import circuit_info, format_info
 
-    circuit, name = load_circuit(file)
+    circuit, name = load_circuit(file, max_gates=max_gates)
     data = circuit_info(circuit)
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"file": name, **data}, indent=2))
+        echo_stdout(json.dumps({"file": name, **data}, indent=2))
     else:
-        click.echo(format_info(data, source=name))
+        echo_stdout(format_info(data, source=name))
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (``qsim``)."""
-    cli.main(args=argv, prog_name="qsim")
+    try:
+        cli.main(args=argv, prog_name="qsim")
+    except KeyboardInterrupt:       # outside a command (the command itself reports it)
+        click.echo("qsim: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -288,9 +288,22 @@ def test_usage_errors_exit_2(write, args: list[str]) -> None:  # noqa: ANN001
     assert "Traceback" not in r.output
 
 
-def test_circuit_without_qubits_exit_2() -> None:
-    r = invoke(["run", "-"], input="OPENQASM 2.0;\n")
-    assert r.exit_code == 2 and r.stderr.startswith("<stdin>: ") and "no qubits" in r.stderr
+def test_circuit_without_qubits_runs_like_the_api() -> None:
+    # Deliberate behaviour change (issue #15): the command line used to refuse a program without
+    # a qreg (exit 2, "no qubits"); it now agrees with the API, where qsim.run(qsim.Circuit(0))
+    # gives {'': shots}. The empty outcome is printed as "" in text and CSV.
+    assert qsim.run(qsim.Circuit(0), 7, seed=1).counts == {"": 7}
+    r = invoke(["run", "-", "--shots", "7", "--memory"], input="OPENQASM 2.0;\n")
+    assert r.exit_code == 0, r.output
+    assert table_counts(r.stdout) == {'""': 7}
+    assert r.stdout.strip().split("\n")[-7:] == ['""'] * 7          # the memory list
+    assert "0 qubits" in r.stdout and "no qubits" in r.stderr
+    data = json.loads(invoke(["run", "-", "--shots", "7", "--format", "json"],
+                             input="OPENQASM 2.0;\n").stdout)
+    assert data["counts"] == {"": 7} and data["qubits"] == 0
+    rows = list(csv.reader(io.StringIO(invoke(["run", "-", "--shots", "7", "--format", "csv"],
+                                              input="OPENQASM 2.0;\n").stdout)))
+    assert rows == [["outcome", "count", "probability"], ["", "7", "1.0"]]
 
 
 def test_missing_file_exit_2(tmp_path: Path) -> None:
@@ -332,9 +345,17 @@ def test_max_memory_exit_3_names_register(write) -> None:  # noqa: ANN001
     lines = r.stderr.strip().split("\n")
     assert len(lines) == 1
     assert lines[0].startswith(f"{path}:5:6: ") and "2,048 bytes" in lines[0]
-    assert invoke(["run", path, "--max-memory", "2K"]).exit_code == 0
-    # single precision halves the need
-    assert invoke(["run", path, "--max-memory", "1K", "--precision", "single"]).exit_code == 0
+    # The engine's guard also counts the outcome probabilities and samples (not only the state),
+    # so a run needs a little more than the 2,048-byte state; 64K is plenty.
+    assert invoke(["run", path, "--max-memory", "64K"]).exit_code == 0
+
+    def need(*extra: str) -> int:         # bytes the refusal says the run needs
+        r = invoke(["run", path, "--max-memory", "4K", "--shots", "1", *extra])
+        assert r.exit_code == 3 and r.stderr.startswith(f"{path}:5:6: "), r.output
+        return int(re.search(r"\(([\d,]+) bytes", r.stderr).group(1).replace(",", ""))
+
+    # single precision halves the state: 1,024 bytes less for 7 qubits
+    assert need() - need("--precision", "single") == 2048 - 1024
 
 
 def test_internal_error_one_line_exit_1(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
@@ -615,3 +636,353 @@ def test_subprocess_invalid_fixtures(procs, name: str) -> None:  # noqa: ANN001
         assert any(err.startswith(f"{INVALID / name}:{k}:") for k in e["lines"]), err
     else:
         assert err.startswith(f"{INVALID / name}:"), err
+
+
+# --- issue #15: limits, warnings, atomic output, signals, memory ---------------------------------
+def test_max_gates_option_reaches_loader_and_engine(write, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+                                                     ) -> None:
+    from qsim.resources import DEFAULT_MAX_GATES
+
+    for cmd in ("run", "info", "draw"):
+        help_text = invoke([cmd, "--help"]).stdout
+        assert "--max-gates" in help_text and f"{DEFAULT_MAX_GATES}" in help_text
+        assert "broadcast" in help_text                      # says what it counts
+    # BELL expands to 4 instructions (h, cx and a 2-qubit measure broadcast): 3 is too few.
+    path = write(BELL)
+    for cmd in ("run", "info", "draw"):
+        r = invoke([cmd, path, "--max-gates", "3"])
+        assert r.exit_code == 2, (cmd, r.output)
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"{path}:"), r.stderr
+        assert invoke([cmd, path, "--max-gates", "4"]).exit_code == 0
+    r = invoke(["run", "-", "--max-gates", "3"], input=BELL)
+    assert r.exit_code == 2 and r.stderr.startswith("<stdin>:")
+    assert invoke(["run", path, "--max-gates", "-1"]).exit_code == 2       # usage error
+
+    seen: dict[str, object] = {}
+    real_run = qsim.engine.run
+
+    def spy(*a: object, **k: object) -> object:
+        seen.update(k)
+        return real_run(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("qsim.engine.run", spy)
+    assert invoke(["run", path, "--max-gates", "77"]).exit_code == 0
+    assert seen["max_gates"] == 77
+    assert invoke(["run", path]).exit_code == 0
+    assert seen["max_gates"] == DEFAULT_MAX_GATES
+
+
+def test_engine_gate_limit_is_exit_2_one_line(write) -> None:  # noqa: ANN001
+    # A definition nested three deep: 1 statement when loading, 8 gates when simulated.
+    text = HEADER + "gate g0 a { h a; h a; }\ngate g1 a { g0 a; g0 a; }\n" \
+        "gate g2 a { g1 a; g1 a; }\nqreg q[1];\ng2 q[0];\n"
+    r = invoke(["run", write(text), "--max-gates", "5", "--backend", "sparse"])
+    if r.exit_code == 0:
+        pytest.skip("the sparse backend does not count nested definitions as separate gates")
+    assert r.exit_code == 2 and r.stderr.startswith("qsim: error: ") and r.stderr.count("\n") == 1
+
+
+def test_qsim_warnings_one_line(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import warnings
+
+    from qsim.errors import QsimWarning
+
+    before = warnings.showwarning
+    # a file without the OPENQASM 2.0; line: the loader warns and the run goes on
+    r = invoke(["run", write('include "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\n'
+                             "measure q -> c;\n"), "--shots", "5"])
+    assert r.exit_code == 0 and table_counts(r.stdout) == {"1": 5}
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("qsim: warning: "), r.stderr
+    assert "QsimWarning" not in r.stderr and "warnings.warn" not in r.stderr
+
+    real_run = qsim.engine.run
+
+    def slow(*a: object, **k: object) -> object:
+        warnings.warn("per-shot fallback\nabout 40 s", QsimWarning, stacklevel=2)
+        warnings.warn("per-shot fallback\nabout 40 s", QsimWarning, stacklevel=2)
+        return real_run(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("qsim.engine.run", slow)
+    r = invoke(["run", write(BELL), "--shots", "5"])
+    assert r.exit_code == 0
+    assert r.stderr == "qsim: warning: per-shot fallback about 40 s\n"     # once, one line
+    assert warnings.showwarning is before                                   # restored
+
+
+def test_warning_erases_progress_line() -> None:
+    s = FakeTTY()
+    real = sys.stderr
+    sys.stderr = s
+    try:
+        import time
+
+        with progress("working", s, delay=0.0, interval=0.01):
+            time.sleep(0.1)
+            cli_mod.print_warning("careful")
+            time.sleep(0.1)
+    finally:
+        sys.stderr = real
+    text = s.getvalue()
+    before, after = text.split("qsim: warning: careful\n")
+    assert before.endswith("\r") and before.rstrip("\r").endswith(" ")   # spinner erased first
+    assert "working" in after and after.endswith("\r")
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_failed_run_keeps_previous_output(write, tmp_path: Path,  # noqa: ANN001
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "out.json"
+    out.write_text("previous\n")
+    # bad OpenQASM: nothing written
+    r = invoke(["run", write(HEADER + "qreg q[1];\nfoo q[0];\n"), "-o", str(out)])
+    assert r.exit_code == 2 and out.read_text() == "previous\n"
+    # a failure while writing the plot, after the JSON was complete: neither file changes, no
+    # temporary file is left behind
+    import qsim.plot
+
+    class BrokenFigure:
+        def savefig(self, f: object, **kw: object) -> None:
+            f.write(b"partial")  # type: ignore[attr-defined]
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(qsim.plot, "plot_histogram", lambda *a, **k: BrokenFigure())
+    png = out_dir / "h.png"
+    png.write_bytes(b"old png")
+    r = invoke(["run", write(BELL), "--format", "json", "-o", str(out), "--plot", str(png)])
+    assert r.exit_code == 2
+    assert r.stderr == f"qsim: error: cannot write {png}: No space left on device\n"
+    assert out.read_text() == "previous\n" and png.read_bytes() == b"old png"
+    assert _files(out_dir) == ["h.png", "out.json"]
+    monkeypatch.undo()
+    # interrupted while simulating: exit 130, the previous file untouched
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("qsim.engine.run", interrupted)
+    r = invoke(["run", write(BELL), "-o", str(out)])
+    assert r.exit_code == 130 and r.stderr == "qsim: interrupted\n"
+    assert out.read_text() == "previous\n" and _files(out_dir) == ["h.png", "out.json"]
+
+
+def test_output_replaced_atomically_keeps_mode_and_links(write, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "out.json"
+    out.write_text("previous\n")
+    os.chmod(out, 0o640)
+    r = invoke(["run", write(BELL), "--format", "json", "-o", str(out)])
+    assert r.exit_code == 0 and json.loads(out.read_text())["shots"] == 1024
+    assert out.stat().st_mode & 0o777 == 0o640
+    link = tmp_path / "link.json"
+    link.symlink_to(out)
+    assert invoke(["run", write(X1), "--format", "json", "-o", str(link)]).exit_code == 0
+    assert link.is_symlink() and json.loads(out.read_text())["counts"] == {"010": 1024}
+    fresh = tmp_path / "fresh.txt"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert invoke(["draw", write(BELL), "-o", str(fresh)]).exit_code == 0
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask        # not mkstemp's 0600
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    if os.path.exists("/dev/null"):                                 # devices are written in place
+        assert invoke(["run", write(BELL), "-o", "/dev/null"]).exit_code == 0
+        assert not Path("/dev/null").is_file() and Path("/dev/null").exists()
+
+
+def test_unwritable_outputs_refused_before_simulating(write, tmp_path: Path,  # noqa: ANN001
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def must_not_run(*a: object, **k: object) -> None:
+        raise AssertionError("simulated although an output cannot be written")
+
+    monkeypatch.setattr("qsim.engine.run", must_not_run)
+    monkeypatch.chdir(tmp_path)
+    path = write(BELL)
+    r = invoke(["run", path, "-o", "out.json", "--plot", "nodir/h.png"])
+    assert r.exit_code == 2, r.output
+    assert r.stderr == "qsim: error: cannot write nodir/h.png: No such file or directory\n"
+    assert not (tmp_path / "out.json").exists()
+    (tmp_path / "afile").write_text("x")
+    r = invoke(["run", path, "-o", "afile/out.json"])
+    assert r.exit_code == 2 and r.stderr.endswith(": Not a directory\n")
+    r = invoke(["draw", path, "-o", "nodir/d.txt"])
+    assert r.exit_code == 2 and "nodir/d.txt" in r.stderr
+    (tmp_path / "adir").mkdir()
+    for args in (["-o", "adir"], ["--plot", "adir.png"]):
+        if args[0] == "--plot":
+            (tmp_path / "adir.png").mkdir()
+        r = invoke(["run", path, *args])
+        assert r.exit_code == 2 and "Traceback" not in r.output
+    if os.geteuid() != 0:                                  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        r = invoke(["run", path, "-o", str(ro / "out.json")])
+        assert r.exit_code == 2 and "Permission denied" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "adir.png", "afile", "circ.qasm"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_file_size_limit_leaves_previous_file_intact(tmp_path: Path) -> None:
+    import resource
+    import signal
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # so that write() fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    bell = tmp_path / "bell.qasm"
+    bell.write_text(BELL)
+    out = tmp_path / "out.json"
+    out.write_text('{"previous": true}\n')
+    e = dict(os.environ)
+    e.pop("QSIM_DEBUG", None)
+    p = subprocess.run([sys.executable, "-m", "qsim.cli", "run", str(bell), "--format", "json",
+                        "--memory", "--shots", "5000", "-o", str(out)], capture_output=True,
+                       text=True, preexec_fn=limit, env=e, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr == f"qsim: error: cannot write {out}: {os.strerror(27)}\n"   # EFBIG
+    assert out.read_text() == '{"previous": true}\n'
+    assert _files(tmp_path) == ["bell.qasm", "out.json"]
+
+
+def _long_circuit(path: Path, n: int = 22, layers: int = 400) -> None:
+    """About 17,000 gates on 22 qubits: over a minute to simulate here (64 MiB of state)."""
+    lines = [HEADER.rstrip("\n"), f"qreg q[{n}];"]
+    for k in range(layers):
+        lines += [f"rx({0.1 * (k + 1) + 0.01 * i:.3f}) q[{i}];" for i in range(n)]
+        lines += [f"cx q[{i}], q[{i + 1}];" for i in range(n - 1)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_sigint_exits_130_with_one_line(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    circ = tmp_path / "long.qasm"
+    _long_circuit(circ)
+    out = tmp_path / "out.txt"
+    out.write_text("previous\n")
+    p = start([sys.executable, "-m", "qsim.cli", "run", str(circ), "--shots", "1",
+               "-o", str(out)])
+    time.sleep(1.5)                     # loaded and simulating (loading takes ~0.3 s)
+    assert p.poll() is None, p.communicate()
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    rc, stdout, stderr = finish(p)
+    assert time.monotonic() - t0 < 5
+    assert rc == 130 and stderr == "qsim: interrupted\n" and stdout == ""
+    assert out.read_text() == "previous\n" and _files(tmp_path) == ["long.qasm", "out.txt"]
+
+
+def test_keyboard_interrupt_anywhere_is_130(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import qsim.qasm
+
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(qsim.qasm, "load_qasm", interrupted)
+    for cmd in ("run", "draw", "info"):
+        r = invoke([cmd, write(BELL)])
+        assert r.exit_code == 130 and r.stderr == "qsim: interrupted\n", r.output
+        assert "Aborted" not in r.output
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_stdout_full_is_output_error(tmp_path: Path) -> None:
+    bell = tmp_path / "bell.qasm"
+    bell.write_text(BELL)
+    e = dict(os.environ)
+    e.pop("QSIM_DEBUG", None)
+    for args in (["run", str(bell)], ["run", str(bell), "--memory", "--shots", "100000"],
+                 ["info", str(bell)], ["draw", str(bell)]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([sys.executable, "-m", "qsim.cli", *args], stdout=full,
+                               stderr=subprocess.PIPE, text=True, env=e, timeout=120)
+        assert p.returncode == 2, (args, p.stderr)
+        assert p.stderr == f"qsim: error: cannot write output: {os.strerror(28)}\n", p.stderr
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    bell = tmp_path / "bell.qasm"
+    bell.write_text(BELL)
+    p = start([sys.executable, "-m", "qsim.cli", "run", str(bell), "--memory", "--shots",
+               "300000"])
+    assert p.stdout is not None and p.stderr is not None
+    first = p.stdout.readline()
+    p.stdout.close()                    # as `| head -1` does
+    err = p.stderr.read()
+    p.wait(timeout=120)
+    assert first.split() == ["outcome", "count", "probability"]
+    assert err == ""                    # no message, no traceback (as before issue #15)
+    assert p.returncode in (0, 1)
+
+
+def test_bare_memory_error_message_not_empty(write, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    def oom(*a: object, **k: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr("qsim.engine.run", oom)
+    r = invoke(["run", write(BELL)])
+    assert r.exit_code == 3 and r.stderr == "qsim: not enough memory: allocation failed\n"
+
+
+def test_state_listing_refused_when_it_would_not_fit(write, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+                                                     ) -> None:
+    # 12 qubits: the state is 64 KiB and fits in 1M; listing all 4,096 rows does not (some
+    # 300+ bytes a row in text, more in CSV and JSON).
+    twelve = write(HEADER + "qreg q[12];\nx q[0];\n")
+    for flag in ("--statevector", "--probabilities"):
+        for fmt in ("text", "csv", "json"):
+            r = invoke(["run", twelve, "--all", flag, "--format", fmt, "--max-memory", "1M"])
+            assert r.exit_code == 3, (flag, fmt, r.output)
+            assert r.stderr.count("\n") == 1 and r.stdout == ""
+            assert "4,096 basis states" in r.stderr and flag in r.stderr
+    # Without --all only the one basis state above the threshold is listed: that fits.
+    r = invoke(["run", twelve, "--statevector", "--max-memory", "1M"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip().split("\n")[-1].split()[0] == "1" + "0" * 11
+    assert invoke(["run", twelve, "--all", "--statevector", "--max-memory", "64M"]).exit_code == 0
+    # --all: 2**n rows are known before simulating, so the refusal comes first
+
+    def must_not_run(*a: object, **k: object) -> None:
+        raise AssertionError("simulated although the listing cannot fit")
+
+    monkeypatch.setattr("qsim.engine.run", must_not_run)
+    r = invoke(["run", twelve, "--all", "--probabilities", "--max-memory", "1M"])
+    assert r.exit_code == 3 and "4,096" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "json"])
+def test_state_listing_estimate_is_honest(write, fmt: str) -> None:  # noqa: ANN001
+    """The estimate covers what building the listing really allocates (tracemalloc peak of a
+    --all run less the peak of the same run without it), without being wildly over."""
+    import gc
+    import tracemalloc
+
+    n = 14
+    path = write(HEADER + f"qreg q[{n}];\nh q;\n")
+    base = ["run", path, "--shots", "10", "--format", fmt, "-o", os.devnull]
+
+    def peak(args: list[str]) -> int:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            assert invoke(args).exit_code == 0
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(base)                                     # warm-up: imports and caches
+    for flag in ("--statevector", "--probabilities"):
+        used = peak(base + [flag, "--all"]) - peak(base)
+        estimate = cli_mod.state_listing_bytes(2**n, n, fmt=fmt,
+                                               statevector=flag == "--statevector",
+                                               probabilities=flag == "--probabilities")
+        assert used <= estimate <= 2 * used, (flag, used, estimate)
+    if fmt == "json":                              # JSON can hold both objects
+        used = peak(base + ["--statevector", "--probabilities", "--all"]) - peak(base)
+        estimate = cli_mod.state_listing_bytes(2**n, n, fmt=fmt, statevector=True,
+                                               probabilities=True)
+        assert used <= estimate <= 2 * used, (used, estimate)
