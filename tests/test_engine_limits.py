@@ -205,3 +205,11 @@ def test_flatten_and_inverse_count_before_expanding() -> None:
         c.inverse()
     small = qsim.loads_qasm(doubling(3))
     assert small.expanded_size() == 8 and len(small.flatten()) == 8
+
+
+def test_deep_squaring_of_a_definition_stays_unitary() -> None:
+    # h applied 2**64 times is the identity; without re-projection the rounding of 64 nested
+    # squarings grows as (1 + eps)**(2**64) and the state vanished (a division by zero).
+    c = qsim.loads_qasm(doubling(64, base="h") + "creg c[1];\nmeasure q -> c;\n")
+    assert qsim.run(c, shots=100, seed=1).counts == {"0": 100}
+    np.testing.assert_allclose(qsim.simulate(c).data, [1, 0], atol=1e-9)

@@ -74,7 +74,19 @@ class _BodyMatrices:
                 if g is not None:
                     gates.append(g)
         k = body.num_qubits
-        m = block_op("dense", range(k), gates).data if gates else np.eye(1 << k, dtype=complex)
+        m = np.array(block_op("dense", range(k), gates).data if gates else np.eye(1 << k),
+                     dtype=complex)
+        # A body used twice per level squares its parent's matrix, which doubles its rounding
+        # error at every level (h applied 2**64 times came out as a random rotation). Entries
+        # within 1e-13 of 0 or +-1 are snapped (h.h is then exactly the identity, t.t exactly s),
+        # and a matrix that has left the unitaries is projected back (its polar factor).
+        for part in (m.real, m.imag):
+            near = np.round(part)
+            snap = (np.abs(part - near) < 1e-13) & (np.abs(near) <= 1)
+            part[snap] = near[snap]
+        if np.abs(m.conj().T @ m - np.eye(1 << k)).max() > 1e-12:
+            w, _, vh = np.linalg.svd(m)
+            m = w @ vh
         return classify(m), m
 
 
