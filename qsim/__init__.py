@@ -18,6 +18,7 @@ from . import gates
 from .circuit import Circuit, DefinitionOp, GateDefinition, Instruction
 from .engine import run, simulate
 from .errors import CircuitError, QasmError, QsimError, QsimWarning, SimulationError
+from .expr import Parameter
 from .kron import bell, bra, controlled, embed, ghz, ket, kron, kron_apply, proj
 from .result import Result
 from .statevector import Statevector
@@ -49,6 +50,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Circuit", "CircuitError", "DefinitionOp", "GateDefinition", "Instruction", "QasmError",
-    "QsimError", "QsimWarning", "Result", "SimulationError", "Statevector", "bell", "bra", "controlled", "embed",
+    "Parameter", "QsimError", "QsimWarning", "Result", "SimulationError", "Statevector", "bell", "bra", "controlled", "embed",
     "gates", "ghz", "ket", "kron", "kron_apply", "proj", "run", "simulate", *_LAZY,
 ]

@@ -14,14 +14,14 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
 from .errors import CircuitError
-from .expr import evaluate_param
+from .expr import Expr, Param, evaluate_param
 from .gates import GATES, gate_matrix, inverse_of
 from .resources import DEFAULT_MAX_GATES
 
@@ -85,7 +85,7 @@ def _indices(values: Any, where: str, what: str) -> tuple[int, ...]:
     return (_index(values, where, what),)
 
 
-def _params(values: Any, where: str) -> tuple[float, ...]:
+def _params(values: Any, where: str) -> tuple[float | Expr, ...]:
     """One parameter or a collection of them as a tuple of finite floats, else CircuitError (see
     :func:`_param`). Fast for the common case, a tuple or list of finite floats."""
     t = type(values)
@@ -111,16 +111,25 @@ def _size(value: Any, where: str, what: str, minimum: int) -> int:
     return i
 
 
-def _param(value: Any, where: str, pos: int, count: int) -> float:
-    """A gate parameter as a finite float: ints, floats and numpy real scalars are; bools,
-    strings (symbols), None, complex numbers and NaN/inf are refused with CircuitError."""
+def _param(value: Any, where: str, pos: int, count: int) -> float | Expr:
+    """A gate parameter as a finite float, or a parameter expression (:class:`qsim.Parameter`
+    and arithmetic on it) that still names a parameter: ints, floats and numpy real scalars are
+    numbers; bools, strings, None, complex numbers and NaN/inf are refused with CircuitError."""
     if type(value) is float:
         x = value
+    elif isinstance(value, Expr):
+        if value.free_names():
+            return value
+        try:
+            x = value.evaluate()
+        except (ArithmeticError, ValueError) as exc:
+            raise CircuitError(f"{where}: parameter {value} cannot be evaluated: {exc}") from None
     else:
         what = "parameter" if count == 1 else f"parameter {pos + 1} of {count}"
         if isinstance(value, str):
-            raise CircuitError(f"{where}: parameter {value!r} must be a real number (symbolic "
-                               f"parameters are not supported yet), got {_show(value)}")
+            raise CircuitError(f"{where}: parameter {value!r} must be a real number or a "
+                               f"qsim.Parameter (qsim.Parameter({value!r}) makes a symbol), got "
+                               f"{_show(value)}")
         real = isinstance(value, numbers.Real) or (
             isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
         if not real or isinstance(value, (bool, np.bool_)):
@@ -151,6 +160,7 @@ class Instruction(NamedTuple):
     # of millions of gates build millions of these), and immutable all the same.
     name: str
     qubits: tuple[int, ...]
+    # Numbers, or parameter expressions until bound (lowering refuses those: see compile.lower).
     params: tuple[float, ...] = ()
     clbits: tuple[int, ...] = ()
     condition: tuple[str, int] | None = None
@@ -168,8 +178,7 @@ class Instruction(NamedTuple):
                 other.name, other.qubits, other.clbits, other.condition):
             return False
         if len(self.params) != len(other.params) or not all(
-                math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
-                for a, b in zip(self.params, other.params)):
+                _same_param(a, b) for a, b in zip(self.params, other.params)):
             return False
         if self.matrix is None or other.matrix is None:
             return self.matrix is None and other.matrix is None
@@ -183,13 +192,47 @@ class Instruction(NamedTuple):
     def __str__(self) -> str:
         s = self.name
         if self.params:
-            s += "(" + ", ".join(f"{p:.6g}" for p in self.params) + ")"
+            s += "(" + ", ".join(str(p) if isinstance(p, Expr) else f"{p:.6g}"
+                                 for p in self.params) + ")"
         s += " " + ",".join(f"q{q}" for q in self.qubits)
         if self.clbits:
             s += " -> " + ",".join(f"c{b}" for b in self.clbits)
         if self.condition:
             s = f"if({self.condition[0]}=={self.condition[1]}) " + s
         return s
+
+
+def _binding(values: Any, names: Sequence[str]) -> dict[str, float]:
+    """``values`` (a mapping of parameters or names, or a sequence in ``names`` order) as
+    ``{name: float}``."""
+    if isinstance(values, Mapping):
+        env: dict[str, float] = {}
+        for key, value in values.items():
+            name = key.name if isinstance(key, Param) else key
+            if not isinstance(name, str) or name not in names:
+                raise CircuitError(f"bind: {key!r} is not a parameter of the circuit (its "
+                                   f"parameters: {', '.join(names) or 'none'})")
+            env[name] = _number(value, names.index(name), len(names))
+        return env
+    seq = list(np.ravel(np.asarray(values, dtype=object))) if not isinstance(values, str) else None
+    if seq is None or len(seq) != len(names):
+        got = "a string" if seq is None else f"{len(seq)} value(s)"
+        raise CircuitError(f"bind: expected {len(names)} value(s), one per parameter "
+                           f"({', '.join(names) or 'none'}), got {got}")
+    return {n: _number(v, i, len(names)) for i, (n, v) in enumerate(zip(names, seq))}
+
+
+def _number(value: Any, pos: int, count: int) -> float:
+    x = _param(value, "bind", pos, count)
+    if isinstance(x, Expr):
+        raise CircuitError(f"bind: values must be numbers, got the expression {x}")
+    return x
+
+
+def _same_param(a: Any, b: Any) -> bool:
+    if isinstance(a, Expr) or isinstance(b, Expr):
+        return isinstance(a, Expr) and isinstance(b, Expr) and str(a) == str(b)
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
 # Unhashable, as equality is approximate (set after the class: a NamedTuple body takes only fields).
@@ -362,7 +405,8 @@ class Circuit:
             self._check_qubits(name, qs)
         if condition is not None:
             condition = self._checked_condition(condition, name)
-        self.instructions.append(Instruction(name, qs, ps, cs, condition, matrix))
+        self.instructions.append(Instruction(name, qs, ps, cs, condition,  # type: ignore[arg-type]
+                                             matrix))
         return self
 
     def _append_unchecked(self, instruction: Instruction) -> None:
@@ -480,6 +524,34 @@ class Circuit:
                                                                                "c_if"))
         return self
 
+    # --- parameters -----------------------------------------------------------------------------
+    @property
+    def parameters(self) -> tuple[Param, ...]:
+        """The unbound parameters (:class:`qsim.Parameter`), in order of first appearance."""
+        seen: dict[str, None] = {}
+        for ins in self.instructions:
+            for p in ins.params:
+                if type(p) is not float and isinstance(p, Expr):
+                    for name in p.names():
+                        seen.setdefault(name, None)
+        return tuple(Param(n) for n in seen)
+
+    def bind(self, values: Any) -> Circuit:
+        """A copy with parameters replaced by numbers: ``values`` maps parameters (or their
+        names) to floats, or lists one value per :attr:`parameters`, in that order. Parameters
+        left out stay symbolic. Instructions without parameters are shared with this circuit, not
+        copied. CircuitError for unknown parameters, a wrong number of values, or a value that
+        is not a finite real number."""
+        names = [p.name for p in self.parameters]
+        env = _binding(values, names)
+        out = self.copy()
+        out.instructions = [
+            ins if not any(type(x) is not float and isinstance(x, Expr) for x in ins.params)
+            else ins.replace(params=_params(
+                tuple(x.subs(env) if isinstance(x, Expr) else x for x in ins.params), ins.name))
+            for ins in self.instructions]
+        return out
+
     # --- whole-circuit operations -----------------------------------------------------------------
     def copy(self) -> Circuit:
         """A shallow copy: new instruction list and registers, shared (immutable) instructions."""
@@ -507,6 +579,9 @@ class Circuit:
             if inv is not None:
                 out.instructions.append(ins.replace(name=inv[0], params=inv[1]))
             else:
+                if any(isinstance(x, Expr) for x in ins.params):
+                    raise CircuitError(f"inverse: {ins.name} with unbound parameters has no "
+                                       "library inverse; bind the parameters first")
                 m = ins.matrix if ins.matrix is not None else gate_matrix(ins.name, ins.params)
                 out.instructions.append(Instruction("unitary", ins.qubits,
                                                     matrix=np.ascontiguousarray(m.conj().T),
@@ -609,6 +684,10 @@ class Circuit:
                 continue
             try:
                 params = tuple(evaluate_param(p, env) for p in op.params)
+            except TypeError:
+                raise CircuitError(f"gate {parent.name!r} is called with unbound parameters "
+                                   f"({', '.join(map(str, parent.params))}): bind them first"
+                                   ) from None
             except (ArithmeticError, ValueError) as exc:
                 raise CircuitError(f"gate {parent.name!r}: cannot evaluate the parameters of "
                                    f"{op.name!r} with {parent.name}{parent.params}: "

@@ -30,7 +30,10 @@ _ASCII = str.maketrans({"─": "-", "│": "|", "┼": "+", "●": "*", "░": "
 
 def format_angle(x: float) -> str:
     """A parameter in compact form: multiples of π with small denominators as ``3π/4``, ``-π/2``,
-    ``2π``; anything else with 4 significant digits (``0.3``)."""
+    ``2π``; anything else with 4 significant digits (``0.3``); a parameter expression as written
+    (``2*phi - 0.1``)."""
+    if not isinstance(x, (int, float)):
+        return str(x)
     if abs(x) < 1e-12:
         return "0"
     r = x / math.pi

@@ -25,6 +25,7 @@ __all__ = [
     "Num",
     "Pi",
     "Param",
+    "Parameter",
     "Name",
     "UnaryOp",
     "BinOp",
@@ -32,6 +33,12 @@ __all__ = [
     "FUNCTIONS",
     "as_expr",
     "evaluate_param",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "ln",
+    "sqrt",
 ]
 
 # Precedence levels used to decide where str() needs parentheses.
@@ -64,6 +71,72 @@ class Expr(ABC):
 
     def _level(self) -> int:
         return _ATOM
+
+    def names(self) -> list[str]:
+        """Names of the parameters referred to, in order of first appearance (left to right)."""
+        out: dict[str, None] = {}
+        stack: list[Expr] = [self]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Param):
+                out.setdefault(node.name, None)
+            elif isinstance(node, UnaryOp):
+                stack.append(node.operand)
+            elif isinstance(node, BinOp):
+                stack += [node.right, node.left]
+            elif isinstance(node, Call):
+                stack.append(node.arg)
+        return list(out)
+
+    def subs(self, env: Mapping[str, float]) -> Expr:
+        """The expression with the parameters named in ``env`` replaced by their values."""
+        if isinstance(self, Param):
+            return Num(float(env[self.name])) if self.name in env else self
+        if isinstance(self, UnaryOp):
+            return UnaryOp(self.op, self.operand.subs(env))
+        if isinstance(self, BinOp):
+            return BinOp(self.op, self.left.subs(env), self.right.subs(env))
+        if isinstance(self, Call):
+            return Call(self.func, self.arg.subs(env))
+        return self
+
+    def diff(self, name: str) -> Expr:
+        """The derivative with respect to parameter ``name``, as an expression."""
+        if isinstance(self, Param):
+            return Num(1.0 if self.name == name else 0.0)
+        if name not in self.free_names():
+            return Num(0.0)
+        if isinstance(self, UnaryOp):
+            d = self.operand.diff(name)
+            return _neg(d) if self.op == "-" else d
+        if isinstance(self, BinOp):
+            a, b = self.left, self.right
+            da, db = a.diff(name), b.diff(name)
+            if self.op == "+":
+                return _add(da, db)
+            if self.op == "-":
+                return _add(da, _neg(db))
+            if self.op == "*":
+                return _add(_mul(da, b), _mul(a, db))
+            if self.op == "/":
+                return _add(_mul(da, BinOp("/", Num(1.0), b)),
+                            _neg(_mul(db, BinOp("/", a, BinOp("^", b, Num(2.0))))))
+            # a^b = exp(b ln a): d = a^b (db ln a + b da / a)
+            if name not in b.free_names():
+                return _mul(_mul(b, BinOp("^", a, BinOp("-", b, Num(1.0)))), da)
+            return _mul(self, _add(_mul(db, Call("ln", a)), _mul(b, BinOp("/", da, a))))
+        if isinstance(self, Call):
+            a, da = self.arg, self.arg.diff(name)
+            outer: Expr = {
+                "sin": lambda: Call("cos", a),
+                "cos": lambda: _neg(Call("sin", a)),
+                "tan": lambda: BinOp("/", Num(1.0), BinOp("^", Call("cos", a), Num(2.0))),
+                "exp": lambda: Call("exp", a),
+                "ln": lambda: BinOp("/", Num(1.0), a),
+                "sqrt": lambda: BinOp("/", Num(0.5), Call("sqrt", a)),
+            }[self.func]()
+            return _mul(outer, da)
+        return Num(0.0)
 
     # Python operators build trees, so builder code can write ``Param("t") / 2``.
     def __add__(self, other: ExprLike) -> BinOp:
@@ -101,6 +174,34 @@ class Expr(ABC):
 
 
 ExprLike = Expr | float | int
+
+
+def _is_num(e: Expr, value: float) -> bool:
+    return isinstance(e, Num) and float(e.value) == value
+
+
+def _add(a: Expr, b: Expr) -> Expr:
+    if _is_num(a, 0.0):
+        return b
+    if _is_num(b, 0.0):
+        return a
+    return BinOp("+", a, b)
+
+
+def _mul(a: Expr, b: Expr) -> Expr:
+    if _is_num(a, 0.0) or _is_num(b, 0.0):
+        return Num(0.0)
+    if _is_num(a, 1.0):
+        return b
+    if _is_num(b, 1.0):
+        return a
+    return BinOp("*", a, b)
+
+
+def _neg(a: Expr) -> Expr:
+    if isinstance(a, Num):
+        return Num(-float(a.value))
+    return UnaryOp("-", a)
 
 
 def _wrap(node: Expr, ok: bool) -> str:
@@ -167,9 +268,15 @@ class Param(Expr):
     def __str__(self) -> str:
         return self.name
 
+    def __repr__(self) -> str:
+        return f"Parameter({self.name!r})"
+
 
 #: Alias: a parameter name inside an expression.
 Name = Param
+#: A circuit parameter (``qsim.Parameter("theta")``): a named symbol, equal to any other of the
+#: same name, bound with ``Circuit.bind``.
+Parameter = Param
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,3 +393,23 @@ def evaluate_param(param: ExprLike, env: Mapping[str, float] | None = None) -> f
     if isinstance(param, Expr):
         return param.evaluate(env)
     return float(param)
+
+
+def _function(func: str) -> Callable[[ExprLike], Expr | float]:
+    def fn(x: ExprLike) -> Expr | float:
+        if isinstance(x, Expr):
+            return Call(func, x)
+        return FUNCTIONS[func](float(x))
+
+    fn.__name__ = func
+    fn.__doc__ = (f"``{func}(x)``: an expression node when ``x`` is an expression (a parameter), "
+                  "else the number.")
+    return fn
+
+
+sin = _function("sin")
+cos = _function("cos")
+tan = _function("tan")
+exp = _function("exp")
+ln = _function("ln")
+sqrt = _function("sqrt")

@@ -171,8 +171,9 @@ NAN, INF = float("nan"), float("inf")
     (lambda: Circuit(2, 1).append("measure", [0], clbits=["0"]), "measure: clbit must be an "
                                                                  "integer index, got '0'"),
     # parameters
-    (lambda: Circuit(1).rx("theta", 0), "rx: parameter 'theta' must be a real number (symbolic "
-                                        "parameters are not supported yet), got 'theta'"),
+    # A string is not a symbol: qsim.Parameter("theta") is (issue #13).
+    (lambda: Circuit(1).rx("theta", 0), "rx: parameter 'theta' must be a real number or a "
+                                        "qsim.Parameter (qsim.Parameter('theta') makes a symbol)"),
     (lambda: Circuit(1).rx(None, 0), "rx: parameter must be a real number, got None"),
     (lambda: Circuit(1).rx(1j, 0), "rx: parameter must be a real number, got 1j"),
     (lambda: Circuit(1).rx(np.complex128(1), 0), "rx: parameter must be a real number, got "),

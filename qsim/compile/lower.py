@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..circuit import MAX_DEFINITION_DEPTH, Circuit, GateDefinition, Instruction
 from ..errors import CircuitError
-from ..expr import evaluate_param
+from ..expr import Expr, evaluate_param
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -175,6 +175,7 @@ def lower(circuit: Circuit, instructions: Sequence[Instruction] | None = None
     """``circuit``'s instructions (or ``instructions`` of it) with barriers dropped and every call
     of a defined gate replaced by a :class:`DefinedGate` (see the module docstring)."""
     ins_list = circuit.instructions if instructions is None else instructions
+    _check_bound(circuit, ins_list)
     if not circuit.definitions:
         return [ins for ins in ins_list if ins.name != "barrier"]
     lw = _Lowerer(circuit.definitions)
@@ -187,6 +188,17 @@ def lower(circuit: Circuit, instructions: Sequence[Instruction] | None = None
         else:
             out.append(ins)
     return out
+
+
+def _check_bound(circuit: Circuit, ins_list: Sequence[Instruction]) -> None:
+    """CircuitError naming the unbound parameters, if any instruction still has one."""
+    for ins in ins_list:
+        for p in ins.params:
+            if type(p) is not float and isinstance(p, Expr):
+                names = ", ".join(q.name for q in circuit.parameters)
+                raise CircuitError(f"the circuit has unbound parameters ({names}): bind them "
+                                   "with circuit.bind({...}), or pass values to "
+                                   "qsim.expectation / sweep / gradient")
 
 
 def expanded_size(ops: Sequence[LoweredOp]) -> int:

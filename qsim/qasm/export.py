@@ -265,6 +265,11 @@ def to_qasm(circuit: CircuitLike) -> str:
     gate or one of the circuit's definitions with valid names; otherwise an equivalent one (same
     state up to a global phase). Raises CircuitError for a ``unitary`` on more than two qubits.
     """
+    unbound = {name: None for ins in circuit.instructions for p in ins.params
+               if not isinstance(p, (int, float)) for name in getattr(p, "names", list)()}
+    if unbound:
+        raise CircuitError(f"to_qasm: the circuit has unbound parameters ({', '.join(unbound)});"
+                           " an OpenQASM 2 program is numeric: bind them first (circuit.bind)")
     names = _Names()
     defs = circuit.definitions
     def_names = {name: names.claim(name) for name in defs}
