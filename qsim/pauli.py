@@ -16,7 +16,7 @@ A Pauli string is a label such as ``"ZZI"``: character q acts on qubit q, qubit 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -35,10 +35,18 @@ _X_OF = {"I": False, "X": True, "Y": True, "Z": False}
 _Z_OF = {"I": False, "X": False, "Y": True, "Z": True}
 _TOKEN = re.compile(r"""\s*(?:
     (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[jJ]?)
+  | (?P<factor>[A-Za-z]\d+(?![.\d]))
   | (?P<label>[A-Za-z]+)
   | (?P<op>[-+*()])
   | (?P<bad>\S)
 )""", re.VERBOSE)
+
+
+#: Largest qubit index the indexed form (``"X0 Z65535"``) accepts: a few characters of text must not
+#: make a term of millions of qubits.
+MAX_INDEXED_QUBITS = 1 << 16
+#: Shots drawn one by one (inverse CDF) by :meth:`PauliSum.estimate`; more are one multinomial.
+_PER_SHOT_MAX = 1 << 20
 
 
 def _label_bits(label: str, where: str = "") -> tuple[list[bool], list[bool]]:
@@ -63,6 +71,25 @@ def _format_coeff(c: complex) -> tuple[str, str]:
         return ("-" if c.imag < 0 else "+"), _num(abs(c.imag)) + "j"
     im = ("+" if c.imag >= 0 else "-") + _num(abs(c.imag))
     return "+", f"({_num(c.real)}{im}j)"
+
+
+def _indexed_factor(val: str, col: int, ops: Mapping[int, str], num_qubits: int | None,
+                    fail: Callable[[str, int], PauliError]) -> int:
+    """The qubit of an indexed factor such as ``"X3"``, checked against the term's other factors
+    ``ops`` (``{qubit: factor}``) and against ``num_qubits``."""
+    letter, digits = val[0], val[1:]
+    if letter not in _X_OF:
+        upper = f" (did you mean {letter.upper()}{digits}?)" if letter.upper() in _X_OF else ""
+        raise fail(f"unknown Pauli {letter!r} in {val!r}{upper}; use I, X, Y, Z", col)
+    q = int(digits) if len(digits) <= 9 else MAX_INDEXED_QUBITS
+    if q >= MAX_INDEXED_QUBITS:
+        raise fail(f"qubit index {digits} in {val!r} is too large (at most "
+                   f"{MAX_INDEXED_QUBITS - 1})", col)
+    if num_qubits is not None and q >= num_qubits:
+        raise fail(f"qubit index {q} in {val!r} is out of range for {num_qubits} qubit(s)", col)
+    if q in ops:
+        raise fail(f"qubit {q} appears twice in one term ({ops[q]!r} and {val!r})", col)
+    return q
 
 
 class PauliSum:
@@ -165,14 +192,28 @@ class PauliSum:
 
     @classmethod
     def from_string(cls, text: str, num_qubits: int | None = None) -> PauliSum:
-        """Parse ``"0.5*ZZI + 0.5*IZZ - 1.2*XII"``.
+        """Parse ``"0.5*ZZI + 0.5*IZZ - 1.2*XII"`` or, indexed, ``"Z0 Z1 + 0.5 X0 - 0.3 Y1 Z2"``.
 
         Grammar: terms joined by ``+``/``-`` (a leading sign, and a sign after the joining one as
-        in ``"XX + -YY"``, are allowed); a term is factors joined
-        by ``*`` (or juxtaposed: ``"0.5 ZZ"``), at most one of them a label of I/X/Y/Z, the others
-        real or imaginary numbers (``2``, ``.5``, ``1e-3``, ``1j``) or a parenthesised complex
-        ``(0.5-1j)``. A term without a label is a multiple of the identity. Whitespace is free.
-        Raises :class:`PauliError` (a ValueError) naming the column.
+        in ``"XX + -YY"``, are allowed); a term is factors joined by ``*`` (or juxtaposed:
+        ``"0.5 ZZ"``), each a real or imaginary number (``2``, ``.5``, ``1e-3``, ``1j``), a
+        parenthesised complex ``(0.5-1j)``, or Pauli operators in one of two forms:
+
+        * dense: at most one label of I/X/Y/Z per term, character q acting on qubit q
+          (``"ZZI"``); all labels have the same length, the number of qubits;
+        * indexed (OpenFermion / Cirq style): any number of factors ``<P><index>`` with P one of
+          ``X Y Z I`` (upper case; ``I`` names a qubit but acts as the identity), e.g.
+          ``"0.5*X0*Z3"`` or ``"-0.3 Y1 Z2"``; a qubit may appear once per term. The number of
+          qubits is the largest index + 1 (``I`` factors count), or ``num_qubits`` when given,
+          and then every index must be below it.
+
+        The form is chosen by the text: any letter directly followed by digits (``X0``) makes it
+        indexed, and dense labels are then an error. A term without Pauli operators is a multiple
+        of the identity. Whitespace is free. Raises :class:`PauliError` (a ValueError) naming the
+        column.
+
+        >>> PauliSum.from_string("Z0 Z1 + 0.5 X0 - 0.3 Y1 Z2") == PauliSum("ZZI + 0.5 XII - 0.3 IYZ")
+        True
         """
         if not isinstance(text, str):
             raise PauliError(f"expected a string, got {type(text).__name__}")
@@ -184,11 +225,13 @@ class PauliSum:
             tokens.append((kind, m.group(kind), m.start(kind) + 1))
         if not tokens:
             raise PauliError(f"empty Pauli sum {text!r}")
+        first_factor = next((t for t in tokens if t[0] == "factor"), None)
 
         def fail(msg: str, col: int) -> PauliError:
             return PauliError(f"{msg} at column {col} of {text!r}")
 
-        terms: list[tuple[complex, str | None, int]] = []
+        # (coeff, dense label or None, its column, indexed factors {qubit: "X3"})
+        terms: list[tuple[complex, str | None, int, dict[int, str]]] = []
         pos = 0
         while pos < len(tokens):
             sign = 1.0
@@ -200,6 +243,7 @@ class PauliSum:
             coeff: complex = sign
             label: str | None = None
             label_col = 0
+            ops: dict[int, str] = {}
             need_factor = True
             while pos < len(tokens):
                 kind, val, col = tokens[pos]
@@ -213,6 +257,16 @@ class PauliSum:
                     break
                 if kind == "num":
                     coeff *= complex(val.replace("J", "j"))
+                elif kind == "factor":
+                    q = _indexed_factor(val, col, ops, num_qubits, fail)
+                    ops[q] = val
+                elif kind == "label" and first_factor is not None:
+                    hint = (f"Pauli {val!r} has no qubit index (write e.g. {val}0)"
+                            if len(val) == 1 else
+                            f"dense label {val!r} mixed with indexed factors such as "
+                            f"{first_factor[1]!r} (write e.g. "
+                            f"{' '.join(f'{ch}{q}' for q, ch in enumerate(val[:3]))})")
+                    raise fail(hint, col)
                 elif kind == "label":
                     if label is not None:
                         raise fail(f"second Pauli label {val!r} in one term (multiply sums with "
@@ -239,18 +293,29 @@ class PauliSum:
             if need_factor:
                 where = tokens[pos][2] if pos < len(tokens) else len(text) + 1
                 raise fail("expected a coefficient or a Pauli label", where)
-            terms.append((coeff, label, label_col))
+            terms.append((coeff, label, label_col, ops))
 
-        labels = [(lab, col) for _, lab, col in terms if lab is not None]
-        n = num_qubits if num_qubits is not None else (len(labels[0][0]) if labels else None)
-        if n is None:
+        if first_factor is not None:
+            n = num_qubits if num_qubits is not None else 1 + max(
+                q for *_, ops in terms for q in ops)
+            dense: list[tuple[complex, str]] = []
+            for c, _, _, ops in terms:
+                chars = ["I"] * n
+                for q, factor in ops.items():
+                    chars[q] = factor[0]
+                dense.append((c, "".join(chars)))
+            return cls.from_terms(dense, n)
+
+        labels = [(lab, col) for _, lab, col, _ in terms if lab is not None]
+        if num_qubits is None and not labels:
             raise PauliError(f"cannot tell the number of qubits of {text!r}: no Pauli label "
                              "(pass num_qubits)")
+        n = num_qubits if num_qubits is not None else len(labels[0][0])
         for lab, col in labels:
             if len(lab) != n:
                 raise fail(f"label {lab!r} acts on {len(lab)} qubit(s), the sum on {n}", col)
-        return cls.from_terms([(c, lab if lab is not None else "I" * n) for c, lab, _ in terms],
-                              n)
+        return cls.from_terms([(c, lab if lab is not None else "I" * n)
+                               for c, lab, _, _ in terms], n)
 
     # --- inspection ------------------------------------------------------------------------------
     @property
@@ -486,6 +551,176 @@ class PauliSum:
         else:
             raise ValueError(f"method must be 'masks' or 'sparse', got {method!r}")
         return float(val.real) if self.is_hermitian() else val
+
+    # --- estimation from shots -------------------------------------------------------------------
+    def qwc_groups(self) -> list[list[int]]:
+        """Partition the non-identity terms into qubit-wise commuting (QWC) groups.
+
+        Two strings are QWC when on every qubit their letters are equal or one of them is I; a
+        group is then measured at once, each qubit in the basis of its non-I letter. Greedy: terms
+        in order of decreasing ``|coeff|`` (ties in the order given) join the first group they
+        are QWC with, else open a new one. Returns lists of term indices (into this sum's terms
+        as given, so duplicates and zero terms are grouped too), each list increasing, groups in
+        the order they were opened (the largest term's first). Identity terms are in no group.
+
+        >>> PauliSum("Z0 Z1 + X0 + X1").qwc_groups()
+        [[0], [1, 2]]
+        """
+        code = self.x.astype(np.int8) + 2 * self.z.astype(np.int8)   # I=0, X=1, Z=2, Y=3
+        active = np.flatnonzero(code.any(axis=1))
+        order = active[np.argsort(-np.abs(self.coeffs[active]), kind="stable")]
+        bases = np.zeros((order.size, self.num_qubits), dtype=np.int8)
+        members: list[list[int]] = []
+        for t in order:
+            row = code[t]
+            b = bases[:len(members)]
+            fits = np.flatnonzero(((b == row) | (b == 0) | (row == 0)).all(axis=1))
+            if fits.size:
+                g = int(fits[0])
+                members[g].append(int(t))
+                np.maximum(bases[g], row, out=bases[g])    # equal or 0 where both non-I
+            else:
+                bases[len(members)] = row
+                members.append([int(t)])
+        return [sorted(m) for m in members]
+
+    def estimate(self, state: Statevector | np.ndarray, shots: int,
+                 rng: np.random.Generator | int | None = None) -> tuple[float, float]:
+        """Estimate ``<psi|H|psi>`` from ``shots`` simulated measurements, as a run on hardware
+        would: returns ``(estimate, standard_error)``.
+
+        The non-identity terms are split into qubit-wise commuting groups
+        (:meth:`qwc_groups`). Each group is measured in its own basis: a copy of the state is
+        rotated (H on the qubits the group measures in X, S† then H on those in Y) and outcomes are
+        drawn from its probabilities (float64) with ``rng``: inverse-CDF one shot at a time up to
+        2**20 shots, one multinomial above. A term's value on an outcome is its eigenvalue ±1
+        (the parity of the outcome bits on its qubits); the group's estimate is the sample mean
+        of ``Σ_t c_t λ_t`` over its shots, its variance the sample variance (n-1) over the number
+        of shots, computed per distinct outcome from the counts. Identity terms add their
+        coefficient exactly. The estimate is the sum over groups, the error the square root of the
+        summed variances: it shrinks as 1/sqrt(shots).
+
+        Shot allocation: ``shots`` is the total budget, as on hardware. Every group gets one shot
+        and the rest is split in proportion to the group's ``Σ|c_t|`` (largest remainders), which
+        minimises the bound ``Σ_g (Σ|c_t|)² / shots_g`` on the variance, since a group's per-shot
+        value lies in ``[-Σ|c_t|, Σ|c_t|]``. So ``shots`` must be at least the number of groups.
+        A group left with one shot has no sample variance; its variance is then bounded by
+        ``(Σ|c_t|)²``.
+
+        ``state``: a :class:`~qsim.Statevector` or a flat vector of length ``2**n`` (qubit 0 the
+        most significant bit); it is normalised (outcome frequencies cannot see its norm).
+        ``rng``: a ``numpy.random.Generator`` (or a seed); the same seed gives the same estimate.
+        Memory: one rotated copy of the state, its probabilities and the draws at a time.
+        Raises :class:`PauliError` when the sum is not Hermitian (complex coefficients that do not
+        cancel): it is not an observable.
+        """
+        data = state.data if isinstance(state, Statevector) else np.asarray(state).ravel()
+        n = self.num_qubits
+        if data.size != 1 << n:
+            raise CircuitError(f"state of length {data.size} does not match a {n}-qubit operator")
+        if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
+            raise ValueError(f"shots must be a positive integer, got {shots!r}")
+        if not self.is_hermitian():
+            raise PauliError(f"cannot estimate a non-Hermitian Pauli sum (complex coefficients): "
+                             f"{self!r} is not an observable")
+        gen = np.random.default_rng(rng)
+        merged = self.simplify()
+        s = PauliSum._from_arrays(merged.x, merged.z, merged.coeffs.real).simplify()
+        c = s.coeffs.real
+        code = s.x.astype(np.int8) + 2 * s.z.astype(np.int8)   # I=0, X=1, Z=2, Y=3
+        value = float(c[~code.any(axis=1)].sum())
+        groups = s.qwc_groups()
+        if not groups:
+            return value, 0.0
+        weights = np.array([np.abs(c[g]).sum() for g in groups])
+        alloc = _allocate_shots(int(shots), weights)
+        if not np.any(data):
+            raise CircuitError("cannot measure the zero vector")
+        bit = np.int64(1) << np.arange(n - 1, -1, -1, dtype=np.int64)   # qubit q: bit n-1-q
+        variance = 0.0
+        for g, shots_g, bound in zip(groups, alloc, weights):
+            n_g = int(shots_g)
+            basis = code[g].max(axis=0)                 # the group's letter on each qubit
+            p = _rotated_probabilities(data, basis)
+            outcomes, counts = _draw_counts(p, n_g, gen)
+            del p
+            f = np.zeros(outcomes.size)                 # Σ_t c_t λ_t on each distinct outcome
+            for t in g:
+                mask = np.int64((code[t] != 0) @ bit)
+                f += c[t] * (1 - 2 * _parity(outcomes & mask))
+            d = f - f[0]                                # exact zeros when every value is equal
+            mean_d = float(counts @ d) / n_g
+            value += float(f[0]) + mean_d
+            if n_g > 1:
+                variance += float(counts @ (d - mean_d) ** 2) / (n_g - 1) / n_g
+            else:
+                variance += float(bound) ** 2
+        return value, float(np.sqrt(variance))
+
+
+def _allocate_shots(shots: int, weights: np.ndarray) -> np.ndarray:
+    """One shot per group, the rest in proportion to ``weights`` (largest remainders)."""
+    g = weights.size
+    if shots < g:
+        raise ValueError(f"{shots} shot(s) cannot measure {g} qubit-wise commuting groups (each "
+                         "needs at least one)")
+    total = float(weights.sum())
+    share = (shots - g) * (weights / total if total > 0 else np.full(g, 1.0 / g))
+    out = np.floor(share).astype(np.int64)
+    extra = (shots - g) - int(out.sum())
+    out[np.argsort(out - share, kind="stable")[:extra]] += 1
+    return out + 1
+
+
+def _rotated_probabilities(psi: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Outcome probabilities (float64, unnormalised) of ``psi`` measured with qubit q in the basis
+    ``basis[q]`` (0/2: Z, 1: X, 3: Y): a rotated copy, ``H`` or ``H S†`` on each X / Y qubit."""
+    n = basis.size
+    rotate = [q for q in range(n) if basis[q] in (1, 3)]
+    if not rotate:
+        p = psi.real.astype(np.float64)
+        p *= p
+        im = psi.imag.astype(np.float64)
+        im *= im
+        p += im
+        return p
+    v = psi.astype(np.complex128, copy=True)
+    for q in rotate:
+        # (a, b) -> (a + u b, a - u b) with u = 1 (H) or -i (H S†); the 1/sqrt(2) is left out
+        half = v.reshape(1 << q, 2, -1)
+        a, b = half[:, 0, :], half[:, 1, :]
+        if basis[q] == 3:
+            b *= -1j
+        a += b
+        b *= -2
+        b += a
+    p = np.square(v.real)
+    p += np.square(v.imag)
+    return p
+
+
+def _draw_counts(p: np.ndarray, shots: int, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``shots`` outcomes of the distribution ``p`` (overwritten): the distinct outcome indices
+    (int64, increasing) and their counts (float64)."""
+    if shots <= _PER_SHOT_MAX:
+        cdf = np.cumsum(p, out=p)
+        u = rng.random(shots) * cdf[-1]
+        idx = np.minimum(np.searchsorted(cdf, u, side="right"), p.size - 1)
+        outcomes, counts = np.unique(idx, return_counts=True)
+        return outcomes.astype(np.int64), counts.astype(np.float64)
+    p /= p.sum()
+    every = rng.multinomial(shots, p)
+    outcomes = np.flatnonzero(every).astype(np.int64)
+    return outcomes, every[outcomes].astype(np.float64)
+
+
+def _parity(v: np.ndarray) -> np.ndarray:
+    """``popcount(v) % 2`` of non-negative int64 values, as int64 0/1."""
+    v = v.copy()
+    for shift in (32, 16, 8, 4, 2, 1):
+        v ^= v >> shift
+    return v & 1
 
 
 # --- Walsh–Hadamard helpers (all vectorised over the 2**n basis states) ------------------------

@@ -113,6 +113,92 @@ def test_malformed(text, fragment):
     assert isinstance(err.value, ValueError) and isinstance(err.value, QsimError)
 
 
+# --- the indexed form (OpenFermion / Cirq style) -------------------------------------------------
+def test_indexed_issue_example_equals_dense():
+    h = PauliSum.from_string("Z0 Z1 + 0.5 X0 - 0.3 Y1 Z2")
+    want = PauliSum.from_string("ZZI + 0.5 XII - 0.3 IYZ", num_qubits=3)
+    assert h == want
+    assert list(h) == list(want)                    # same terms, same order, not just equal
+    assert h.num_qubits == 3
+    assert PauliSum("Z0 Z1 + 0.5 X0 - 0.3 Y1 Z2") == want
+    np.testing.assert_allclose(dense(h), dense(want))
+
+
+@pytest.mark.parametrize("text, num_qubits, expected", [
+    ("Z0 Z1", None, [(1, "ZZ")]),
+    ("0.5*X0*Z3", None, [(0.5, "XIIZ")]),
+    ("0.5 * X0 * Z3", None, [(0.5, "XIIZ")]),
+    ("0.5*X0 Z3", None, [(0.5, "XIIZ")]),
+    ("X0Z1", None, [(1, "XZ")]),                     # juxtaposed, as dense factors may be
+    ("Z2 X0", None, [(1, "XIZ")]),                   # factor order does not matter
+    ("X0 * 0.5", None, [(0.5, "X")]),                # a coefficient may come last, as in dense
+    ("-X1", None, [(-1, "IX")]),
+    ("X1", 4, [(1, "IXII")]),
+    ("1j Z0 - 1j Z0", None, [(1j, "Z"), (-1j, "Z")]),
+    ("(0.5+1j) X1 + 1J*Y0", None, [(0.5 + 1j, "IX"), (1j, "YI")]),
+    ("2 * 1e-3 Y0", None, [(0.002, "Y")]),
+    ("Z0 + 0.5", None, [(1, "Z"), (0.5, "I")]),      # a bare number is the identity
+    ("X0 I2", None, [(1, "XII")]),                   # I is ignored but counts toward the width
+    ("I0", None, [(1, "I")]),
+    ("X10", None, [(1, "I" * 10 + "X")]),
+    ("X007", None, [(1, "I" * 7 + "X")]),
+    ("X0 + -Y1 - -2*Z2", None, [(1, "XII"), (-1, "IYI"), (2, "IIZ")]),
+    ("\tZ0 Z1\n + 0.25 X1", None, [(1, "ZZ"), (0.25, "IX")]),
+    ("X0.5", None, [(0.5, "X")]),                    # a letter then a decimal is dense: X * 0.5
+])
+def test_parse_indexed(text, num_qubits, expected):
+    h = PauliSum.from_string(text, num_qubits)
+    assert list(h) == [(complex(c), label) for c, label in expected]
+    assert PauliSum(text, num_qubits) == h
+
+
+def test_indexed_round_trips_through_dense():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        h = random_sum(5, 6, rng)
+        parts = []
+        for c, label in h:
+            ops = " ".join(f"{ch}{q}" for q, ch in enumerate(label) if ch != "I")
+            parts.append(f"({c.real!r}{c.imag:+}j) {ops}")
+        assert PauliSum.from_string(" + ".join(parts), num_qubits=5) == h
+
+
+@pytest.mark.parametrize("text, num_qubits, fragment", [
+    ("X0 X0", None, "qubit 0 appears twice in one term ('X0' and 'X0') at column 4"),
+    ("Z0 Z1 + X2 Y3 Z2", None, "qubit 2 appears twice in one term ('X2' and 'Z2') at column 15"),
+    ("X0*I0", None, "qubit 0 appears twice"),
+    ("X3", 3, "qubit index 3 in 'X3' is out of range for 3 qubit(s) at column 1"),
+    ("Z0 + 0.5 Y7", 4, "qubit index 7 in 'Y7' is out of range for 4 qubit(s) at column 10"),
+    ("x0", None, "unknown Pauli 'x' in 'x0' (did you mean X0?)"),
+    ("Z0 + 2 y1", None, "unknown Pauli 'y' in 'y1' (did you mean Y1?); use I, X, Y, Z at column 8"),
+    ("A0", None, "unknown Pauli 'A' in 'A0'; use I, X, Y, Z at column 1"),
+    ("Z0 + XX", None, "dense label 'XX' mixed with indexed factors such as 'Z0'"),
+    ("ZZ + X0", None, "dense label 'ZZ' mixed with indexed factors such as 'X0' (write e.g. Z0 Z1) "
+                      "at column 1"),
+    ("Z0 + X", None, "Pauli 'X' has no qubit index (write e.g. X0) at column 6"),
+    ("X99999999999999999999", None, "is too large (at most 65535)"),
+    ("X65536", None, "qubit index 65536 in 'X65536' is too large"),
+    ("Z0 Z1 +", None, "expected a coefficient or a Pauli label at column 8"),
+    ("Z0 ** Z1", None, "unexpected '*' at column 5"),
+    ("Z0 / 2", None, "unexpected character '/' at column 4"),
+    ("(1+X0) Z0", None, "(1+X0) is not a complex number"),
+    ("Z0 X1", 1, "out of range for 1 qubit(s)"),
+])
+def test_malformed_indexed(text, num_qubits, fragment):
+    with pytest.raises(PauliError) as err:
+        PauliSum.from_string(text, num_qubits)
+    assert fragment in str(err.value)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, QsimError)
+
+
+def test_indexed_num_qubits():
+    assert PauliSum.from_string("Z1", num_qubits=3).labels == ["IZI"]
+    assert PauliSum.from_string("X65535").num_qubits == 65536
+    with pytest.raises(PauliError, match="2 and 3 qubits"):
+        PauliSum("Z1") + PauliSum("Z2")                 # widths come from the indices
+    assert PauliSum("Z1", num_qubits=3) + PauliSum("Z2") == PauliSum("IZI + IIZ")
+
+
 def test_other_constructors():
     want = PauliSum.from_string("0.5*ZZI + 0.5*IZZ - 1.2*XII")
     assert PauliSum([(0.5, "ZZI"), ("IZZ", 0.5), (-1.2, "XII")]) == want
