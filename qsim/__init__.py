@@ -34,6 +34,9 @@ _LAZY = {
     "plot_histogram": ("qsim.plot", "plot_histogram"),
     "plot_probabilities": ("qsim.plot", "plot_probabilities"),
     "PauliSum": ("qsim.pauli", "PauliSum"),
+    "expectation": ("qsim.engine.variational", "expectation"),
+    "sweep": ("qsim.engine.variational", "sweep"),
+    "gradient": ("qsim.engine.variational", "gradient"),
     "circuit_operator": ("qsim.backends.sparse", "circuit_operator"),
     "evolve": ("qsim.pauli", "evolve"),
 }

@@ -407,3 +407,19 @@ def _apply_axes(t: np.ndarray, matrix: np.ndarray, axes: list[int], perm: bool) 
     flat = moved.reshape(1 << k, -1)
     out = flat[permutation_map(matrix)] if perm else np.asarray(matrix) @ flat
     return np.moveaxis(out.reshape(moved.shape), list(range(k)), axes)
+
+
+def plan_blocks(gates: Sequence[Gate], config: FusionConfig | None = None
+                ) -> list[tuple[str, tuple[int, ...], list[int]]]:
+    """The fusion plan of ``gates`` without building any matrix: for each fused operator, its
+    kind, its sorted qubits and the indices (into ``gates``, in application order) of the gates
+    it multiplies. A sweep plans once and rebuilds only the blocks whose gates changed
+    (:func:`block_op` on the new gates). Gates without qubits (a global phase) are not planned:
+    the caller handles them."""
+    p = _Planner(config or FusionConfig())
+    index = {id(g): i for i, g in enumerate(gates)}
+    for g in gates:
+        if g.qubits:
+            p.add(g)
+    return [(b.kind, tuple(sorted(b.qubits)), [index[id(g)] for g in b.gates])
+            for b in p.finish()]
