@@ -38,12 +38,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy qsim
 
 ## bench: install the anchors (qiskit-aer, qulacs, qsimcirq), print the simulator comparison
-## table, then the QASM-parsing, sparse-backend and dynamic-circuit benchmarks
+## table, then the QASM-parsing, sparse-backend, dynamic-circuit and variational benchmarks
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.bench_qasm_parse
 	$(BIN)/python -m benchmarks.bench_sparse
 	$(BIN)/python -m benchmarks.bench_dynamic
+	$(BIN)/python -m benchmarks.bench_variational $(filter --quick,$(BENCH_ARGS))
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
