@@ -59,6 +59,7 @@ def main() -> None:
     bell = (kron(ket("0"), ket("0")) + kron(ket("1"), ket("1"))) / np.sqrt(2)
     simulated = qsim.simulate(Circuit(2).h(0).cx(0, 1)).data
     assert np.allclose(bell, simulated, atol=1e-12)
+    assert np.allclose(bell, qsim.bell("phi+"))
     print("\nBell state (|00> + |11>)/√2 from kets:", bell)
     print("simulate(Circuit(2).h(0).cx(0, 1)).data:", simulated)
 
@@ -73,6 +74,17 @@ def main() -> None:
     print("\nCNOT = |0><0|⊗I + |1><1|⊗X =")
     print(cnot.real)
     print("CNOT|10> = |11> (qubit 0 is the control):", _rounded(flipped.probabilities()))
+
+    # 5. An operator on qubits that are not the leading ones: embed(CNOT, [2, 0], 3) is the CNOT
+    #    with control 2 and target 0 on three qubits (I⊗I⊗|0><0| + X⊗I⊗|1><1|), the same as cx(2, 0).
+    cx20 = qsim.embed(cnot, [2, 0], 3)
+    assert np.allclose(cx20, kron(np.eye(4), proj("0")) + kron(x, np.eye(2), proj("1")))
+    prepared = qsim.simulate(Circuit(3).h(1).ry(0.3, 2).cx(2, 0))
+    before = qsim.simulate(Circuit(3).h(1).ry(0.3, 2)).data
+    assert np.allclose(cx20 @ before, prepared.data, atol=1e-12)
+    assert np.allclose(qsim.kron_apply(cnot, [2, 0], before), prepared.data, atol=1e-12)
+    print("\nembed(CNOT, [2, 0], 3) = I⊗I⊗|0><0| + X⊗I⊗|1><1| matches cx(2, 0):",
+          _rounded(prepared.probabilities()))
 
 
 if __name__ == "__main__":
