@@ -750,11 +750,54 @@ class Circuit:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        body = "; ".join(str(i) for i in self.instructions[:8])
+        """One line: sizes and the first 8 instructions, bits named by register
+        (``measure q[0] -> c[1]``)."""
+        body = "; ".join(self._repr_instruction(i) for i in self.instructions[:8])
         if len(self.instructions) > 8:
             body += f"; ... ({len(self.instructions) - 8} more)"
         return (f"Circuit({self._nq} qubits, {self._nc} clbits, {len(self.instructions)} "
                 f"instructions: {body})")
+
+    def _repr_instruction(self, ins: Instruction) -> str:
+        """``str(ins)`` with qubits and clbits named ``reg[i]`` after their registers."""
+        def names(regs: list[tuple[str, int]], bits: tuple[int, ...], kind: str) -> str:
+            out = []
+            for b in bits:
+                off = 0
+                for name, size in regs:
+                    if b < off + size:
+                        out.append(f"{name}[{b - off}]")
+                        break
+                    off += size
+                else:
+                    out.append(f"{kind}{b}")
+            return ",".join(out)
+
+        s = ins.name
+        if ins.params:
+            s += "(" + ", ".join(str(p) if isinstance(p, Expr) else f"{p:.6g}"
+                                 for p in ins.params) + ")"
+        if ins.qubits:
+            s += " " + names(self.qregs, ins.qubits, "q")
+        if ins.clbits:
+            s += " -> " + names(self.cregs, ins.clbits, "c")
+        if ins.condition:
+            s = f"if({ins.condition[0]}=={ins.condition[1]}) " + s
+        return s
+
+    def __str__(self) -> str:
+        """The text drawing (:func:`qsim.draw_text`), as ``print(circuit)`` shows it."""
+        from .draw import draw_text
+
+        return draw_text(self)
+
+    def _repr_html_(self) -> str:
+        """The text drawing in a ``<pre>`` block, for notebooks."""
+        import html
+
+        from .draw import draw_text
+
+        return f'<pre style="line-height: 1.2">{html.escape(draw_text(self))}</pre>'
 
 
 def _as_matrix(matrix: Any) -> np.ndarray:
