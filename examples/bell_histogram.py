@@ -1,7 +1,8 @@
 """Sample a Bell circuit, print the counts and save a histogram.
 
-Run: ``python examples/bell_histogram.py [OUTPUT]`` writes ``bell_histogram.png`` into the current
-directory, or to OUTPUT (a file name, or an existing directory to write the file into).
+Run: ``python examples/bell_histogram.py [OUTPUT]`` writes ``bell_histogram_example.png`` into the
+current directory, or to OUTPUT (a file name, or an existing directory to write the file into).
+(Not ``bell_histogram.png``: that is the file ``make demo`` writes.)
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import qsim
 
 SHOTS = 2000
 SEED = 1234
+OUTPUT = "bell_histogram_example.png"
 
 
 def main(argv: list[str]) -> str:
-    out = argv[1] if len(argv) > 1 else "bell_histogram.png"
+    out = argv[1] if len(argv) > 1 else OUTPUT
     if os.path.isdir(out):
-        out = os.path.join(out, "bell_histogram.png")
+        out = os.path.join(out, OUTPUT)
 
     bell = qsim.Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])
     result = qsim.run(bell, shots=SHOTS, seed=SEED)
