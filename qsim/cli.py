@@ -5,8 +5,11 @@
     qsim run circuits/bell.qasm --shots 2000 --seed 1
     qsim run circuits/bell.qasm --plot bell.png
     qsim run circuits/grover.qasm --format json > counts.json
+    qsim run circuits/teleport.qasm --marginal r[0] --plot r.png
     cat circuit.qasm | qsim run - --statevector
+    qsim plot counts.json noisy.json --legend ideal,noisy --plot compare.png
     qsim draw circuits/teleport.qasm
+    qsim draw circuits/teleport.qasm -o teleport.svg
     qsim info circuits/qft.qasm
 
 Exit codes: 0 success; 1 internal error (one line ``qsim: internal error: ...``; set
@@ -20,7 +23,8 @@ Warnings (:class:`qsim.errors.QsimWarning`) are printed as one line each, ``qsim
 Output files (``-o``, ``--plot``) are checked before anything is simulated and written to a
 temporary file in the same folder, renamed into place only when complete.
 
-matplotlib is imported only for ``--plot`` / ``--show`` so that ``qsim run`` starts fast.
+matplotlib is imported only for ``--plot`` / ``--show`` / ``--marginal``, ``qsim plot`` and
+``qsim draw -o FILE.png|.svg|.pdf``, so that ``qsim run`` starts fast.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_MEMORY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 BAR_WIDTH = 40
+#: Rows of the text counts table when neither --top nor --all is given.
+DEFAULT_TOP = 20
 STDIN_NAME = "<stdin>"
 
 
@@ -413,16 +419,19 @@ def _read_source(path: str) -> tuple[bytes | str, str]:
         return f.read(), path
 
 
-def load_circuit(path: str, *, max_gates: int | None = None) -> tuple[Circuit, str]:
+def load_circuit(path: str, *, max_gates: int | None = None, allow_opaque: bool = False
+                 ) -> tuple[Circuit, str]:
     """The circuit in file ``path`` (``-``: standard input) and the name used in messages.
     ``max_gates``: refuse a program that expands to more gates (None: the loader's default,
-    :data:`qsim.resources.DEFAULT_MAX_GATES`)."""
+    :data:`qsim.resources.DEFAULT_MAX_GATES`). ``allow_opaque``: keep calls of opaque gates
+    (``draw`` and ``info`` need no definition; ``run`` refuses them at the call)."""
     from .qasm import load_qasm, loads_qasm
 
     if path == "-":
         data, name = _read_source(path)
-        return loads_qasm(data, filename=name, max_gates=max_gates), name
-    return load_qasm(path, max_gates=max_gates), path
+        return loads_qasm(data, filename=name, max_gates=max_gates,
+                          allow_opaque=allow_opaque), name
+    return load_qasm(path, max_gates=max_gates, allow_opaque=allow_opaque), path
 
 
 def locate_register(circuit: Circuit, num_qubits_fit: int) -> str | None:
@@ -482,21 +491,172 @@ def _gate_count(circuit: Circuit) -> int:
     return sum(1 for i in circuit.instructions if i.name not in ("measure", "reset", "barrier"))
 
 
-def format_counts_table(result: Result, *, top: int | None = None, unicode: bool = True) -> str:
-    """Counts as a table sorted by count: outcome, count, probability and a bar."""
-    rows = [(shown_outcome(k), c) for k, c in sorted_counts(result.counts)]
-    rest = rows[top:] if top is not None else []
-    rows = rows[:top] if top is not None else rows
-    if rest:
-        rows = rows + [(f"({len(rest)} others)", sum(c for _, c in rest))]
+def format_counts_table(counts: dict[str, int], shots: int, *, top: int | None = None,
+                        show_all: bool = False, unicode: bool = True) -> str:
+    """Counts as a table sorted by count: outcome, count, probability and a bar.
+
+    ``top=K``: the K most frequent outcomes and one ``(N others)`` row with the rest summed, shown
+    without a bar. Otherwise the :data:`DEFAULT_TOP` most frequent outcomes (every one when
+    ``show_all``) and, when some are left out, one line saying how many and what share of the
+    shots they hold. Bars are scaled to the largest row shown, never to a summed row."""
+    ordered = sorted_counts(counts)
+    limit = top if top is not None else (None if show_all else DEFAULT_TOP)
+    kept = ordered if limit is None else ordered[:limit]
+    rest = ordered[len(kept):]
+    rest_count = sum(c for _, c in rest)
+    rows = [(shown_outcome(k), c) for k, c in kept]
+    others = f"({len(rest)} others)" if rest and top is not None else None
     peak = max((c for _, c in rows), default=1)
-    w = max([len("outcome")] + [len(k) for k, _ in rows])
-    cw = max(len("count"), len(str(peak)))
+    w = max([len("outcome")] + [len(k) for k, _ in rows] + ([len(others)] if others else []))
+    cw = max(len("count"), len(str(peak)), len(str(rest_count)) if others else 0)
     lines = [f"{'outcome'.ljust(w)}  {'count'.rjust(cw)}  probability"]
     for key, c in rows:
-        lines.append(f"{key.ljust(w)}  {str(c).rjust(cw)}  {c / result.shots:>11.4f}  "
+        lines.append(f"{key.ljust(w)}  {str(c).rjust(cw)}  {c / shots:>11.4f}  "
                      f"{bar(c / peak, unicode=unicode)}".rstrip())
+    if others is not None:      # summed: no bar, so that it does not flatten the kept rows
+        lines.append(f"{others.ljust(w)}  {str(rest_count).rjust(cw)}  {rest_count / shots:>11.4f}")
+    elif rest:
+        share = rest_count / shots
+        shown = f"{share:.2f}" if share >= 0.005 or share == 0 else "< 0.01"
+        lines.append(f"({len(rest)} more outcome{'s' * (len(rest) != 1)}, {shown} of the shots; "
+                     f"--all shows every outcome)")
     return "\n".join(lines)
+
+
+# --- marginals ------------------------------------------------------------------------------------
+_MARGINAL_ITEM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[([^\]]*)\])?$")
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+class MarginalSpec:
+    """``--marginal SPEC``: which bits of the outcome to keep.
+
+    * ``0,1,2``: positions in the outcome key as printed, spaces removed (0 is the leftmost
+      character), in the order given;
+    * ``c[0:3]`` (a register slice, Python-style: end excluded, negative indices and a step
+      allowed), ``c[0],c[2]`` (single bits), ``c`` (a whole register), or a comma-separated mix of
+      these: classical bits by register; the marginal key lists them in the order given (the first
+      one leftmost) with ``--bit-order big`` and reversed (the first one rightmost, Qiskit's
+      convention) with ``little``.
+
+    The syntax is checked when the option is read (:meth:`parse`, ValueError); the register names
+    and ranges when the outcome layout is known (:meth:`positions`, ValueError)."""
+
+    def __init__(self, text: str, positions: list[int] | None,
+                 bits: list[tuple[str, int | slice | None]]) -> None:
+        self.text, self._positions, self._bits = text, positions, bits
+
+    @classmethod
+    def parse(cls, text: str) -> MarginalSpec:
+        items = [t.strip() for t in text.split(",")]
+        if not text.strip() or any(not t for t in items):
+            raise ValueError("expected positions like 0,1,2 or bits like c[0:3] or c[0],c[2]")
+        if all(_INT.match(t) for t in items):
+            positions = [int(t) for t in items]
+            if any(p < 0 for p in positions):
+                raise ValueError("positions must be >= 0")
+            return cls(text, positions, [])
+        bits: list[tuple[str, int | slice | None]] = []
+        for t in items:
+            m = _MARGINAL_ITEM.match(t)
+            if m is None:
+                raise ValueError(f"cannot mix positions ({t}) with register bits" if _INT.match(t)
+                                 else f"{t!r} is neither a position like 0 nor a register bit "
+                                 f"like c[0] or slice like c[0:3]")
+            name, index = m.group(1), m.group(2)
+            if index is None:
+                bits.append((name, None))
+                continue
+            parts = [x.strip() for x in index.split(":")]
+            if len(parts) > 3 or any(x and not _INT.match(x) for x in parts) or (
+                    len(parts) == 1 and not parts[0]):
+                raise ValueError(f"bad index in {t!r} (examples: c[0], c[0:3], c[1:], c[::2])")
+            if len(parts) == 1:
+                bits.append((name, int(parts[0])))
+            else:
+                ints = [int(x) if x else None for x in parts]
+                if len(ints) == 3 and ints[2] == 0:
+                    raise ValueError(f"the step in {t!r} cannot be 0")
+                bits.append((name, slice(*ints)))
+        return cls(text, None, bits)
+
+    def positions(self, registers: list[tuple[str, int]], bit_order: str) -> list[int]:
+        """Positions in the outcome key (spaces removed) for results with these classical
+        ``registers`` (declaration order) and ``bit_order``."""
+        width = sum(size for _, size in registers)
+        if self._positions is not None:
+            out = self._positions
+            bad = [p for p in out if p >= width]
+            if bad:
+                raise ValueError(f"position {bad[0]} is past the end of the outcome "
+                                 f"({width} bit{'s' * (width != 1)}: positions 0 to {width - 1})"
+                                 if width else "the outcomes have no bits")
+        else:
+            sizes = dict(registers)
+            known = ", ".join(f"{r}[{s}]" for r, s in registers) or "none"
+            out = []
+            for name, index in self._bits:
+                if name not in sizes:
+                    raise ValueError(f"no classical register {name!r} (registers: {known})")
+                size = sizes[name]
+                if index is None:
+                    chosen = list(range(size))
+                elif isinstance(index, slice):
+                    chosen = list(range(size))[index]
+                    if not chosen:
+                        raise ValueError(f"{name}[{_slice_text(index)}] selects no bits "
+                                         f"({name} has {size})")
+                else:
+                    if not -size <= index < size:
+                        raise ValueError(f"{name}[{index}] is out of range ({name} has {size} "
+                                         f"bit{'s' * (size != 1)})")
+                    chosen = [index % size]
+                out += [_key_position(registers, name, i, bit_order) for i in chosen]
+            if bit_order == "little":
+                out = out[::-1]
+        dup = sorted({p for p in out if out.count(p) > 1})
+        if dup:
+            raise ValueError(f"bit at position {dup[0]} chosen twice")
+        return list(out)
+
+
+def _slice_text(s: slice) -> str:
+    parts = ["" if v is None else str(v) for v in (s.start, s.stop, s.step)]
+    return ":".join(parts if s.step is not None else parts[:2])
+
+
+def _key_position(registers: list[tuple[str, int]], name: str, index: int, bit_order: str) -> int:
+    """Where bit ``name[index]`` is in an outcome key with the spaces removed."""
+    names = [r for r, _ in registers]
+    k = names.index(name)
+    size = registers[k][1]
+    if bit_order == "little":       # registers in reverse order, each one reversed
+        return sum(s for _, s in registers[k + 1:]) + size - 1 - index
+    return sum(s for _, s in registers[:k]) + index
+
+
+def _parse_marginal(ctx: click.Context, param: click.Parameter,
+                    value: str | None) -> MarginalSpec | None:
+    if value is None:
+        return None
+    try:
+        return MarginalSpec.parse(value)
+    except ValueError as exc:
+        raise _fail(f"qsim: error: --marginal {value!r}: {exc}", EXIT_USAGE) from None
+
+
+def marginal_of(counts: dict[str, int], spec: MarginalSpec, registers: list[tuple[str, int]],
+                bit_order: str, *, where: str = "") -> tuple[list[int], dict[str, int]]:
+    """(positions, marginal counts) of ``counts`` for ``spec``; exit 2 with one line when the spec
+    does not fit the outcomes (``where``: a file name to put first)."""
+    try:
+        positions = spec.positions(registers, bit_order)
+    except ValueError as exc:
+        raise _fail(f"qsim: error: {where + ': ' if where else ''}--marginal {spec.text!r}: "
+                    f"{exc}", EXIT_USAGE) from None
+    from .plot import marginal_counts
+
+    return positions, {str(k): int(v) for k, v in marginal_counts(counts, positions).items()}
 
 
 def summary_line(result: Result, circuit: Circuit, precision: str) -> str:
@@ -710,13 +870,20 @@ _MAX_GATES_OPTION = click.option(
 @click.option("--statevector", is_flag=True, help="Also print the final state (amplitudes).")
 @click.option("--probabilities", is_flag=True, help="Also print the final state's probabilities.")
 @click.option("--all", "show_all", is_flag=True,
-              help="With --statevector/--probabilities: show every basis state.")
+              help="Show every outcome in the text table (default: the 20 most frequent; "
+                   "--top K takes precedence) and, with --statevector/--probabilities, every "
+                   "basis state.")
 @click.option("--threshold", type=click.FloatRange(min=0), default=1e-8, show_default=True,
               help="Hide basis states with |amplitude| below this.")
 @click.option("--memory", is_flag=True, help="Also print each shot's outcome, in order.")
 @click.option("--top", type=click.IntRange(min=1), default=None,
               help="Text table and plot: only the TOP most frequent outcomes, the rest summed "
-                   "(CSV and JSON always list every outcome).")
+                   "in one row (and in a note under the plot); CSV and JSON always list every "
+                   "outcome.")
+@click.option("--marginal", "marginal", metavar="SPEC", callback=_parse_marginal, default=None,
+              help="Table and plot of the marginal distribution of some classical bits: a "
+                   "register slice c[0:3] (end excluded, as in Python), bits c[0],c[2], a "
+                   "register c, or positions 0,1,2 in the outcome key (spaces removed).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               callback=_check_plot_path, help="Write a histogram (.png, .svg or .pdf).")
 @click.option("--show", is_flag=True, help="Open the histogram in a window (needs a display).")
@@ -727,7 +894,8 @@ _MAX_GATES_OPTION = click.option(
 def run(file: str, shots: int, seed: int | None, backend: str,
         precision: str, bit_order: str, fmt: str, output: str | None, statevector: bool,
         probabilities: bool, show_all: bool, threshold: float, memory: bool, top: int | None,
-        plot_file: str | None, show: bool, max_memory: int | None, max_gates: int) -> None:
+        marginal: MarginalSpec | None, plot_file: str | None, show: bool,
+        max_memory: int | None, max_gates: int) -> None:
     """Simulate FILE (OpenQASM 2; '-' reads standard input) and print the counts."""
     from .engine import run as qsim_run
 
@@ -773,6 +941,14 @@ def run(file: str, shots: int, seed: int | None, backend: str,
 
     note = "" if measurement_kind(circuit) != "mid-circuit" else (
         f"; one trajectory of the mid-circuit measurements, seed {result.seed}")
+    plotted: Any = result               # what the table and the histogram show
+    positions: list[int] = []
+    marginal_note = ""
+    if marginal is not None:
+        positions, plotted = marginal_of(result.counts, marginal, result.registers,
+                                         result.bit_order)
+        marginal_note = (f"marginal of {marginal.text} (outcome positions "
+                         f"{', '.join(map(str, positions))}), {result.shots} shots")
 
     if fmt == "json":
         import json
@@ -787,6 +963,9 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         }
         if memory:
             out["memory"] = result.memory
+        if marginal is not None:
+            out["marginal"] = {"spec": marginal.text, "positions": positions,
+                               "counts": dict(sorted(plotted.items()))}
         if state is not None:
             out["state_threshold"] = 0.0 if show_all else threshold
         if statevector:
@@ -797,6 +976,9 @@ def run(file: str, shots: int, seed: int | None, backend: str,
     elif fmt == "csv":
         blocks = [_csv([["outcome", "count", "probability"]] + [
             [k, c, c / result.shots] for k, c in sorted_counts(result.counts)])]
+        if marginal is not None:
+            blocks.append(_csv([["marginal", "count", "probability"]] + [
+                [k, c, c / result.shots] for k, c in sorted_counts(plotted)]))
         if state is not None:
             head = ["basis"] + (["re", "im"] if statevector else []) + ["probability"]
             blocks.append(_csv([head] + [[b] + ([a.real, a.imag] if statevector else []) + [p]
@@ -809,8 +991,12 @@ def run(file: str, shots: int, seed: int | None, backend: str,
     else:
         stream = sys.stdout if output in (None, "-") else None
         unicode = _encodable(stream, "█▏") if stream is not None else True
-        parts = [format_counts_table(result, top=top, unicode=unicode),
-                 summary_line(result, circuit, precision)]
+        counts = result.counts if marginal is None else plotted
+        parts = [format_counts_table(counts, result.shots, top=top, show_all=show_all,
+                                     unicode=unicode)]
+        if marginal_note:
+            parts.append(marginal_note)
+        parts.append(summary_line(result, circuit, precision))
         if state is not None:
             parts.append("\n" + format_state(rows, amplitudes=statevector,
                                              num_qubits=state.num_qubits, hidden=hidden,
@@ -828,12 +1014,14 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         else:
             files.stage(output, _text_writer(text))
         del text
+        title = f"{name} ({result.shots} shots, seed {result.seed})"
+        if marginal is not None:
+            title += f", marginal {marginal.text}"
         if plot_file is not None:
-            title = f"{name} ({result.shots} shots, seed {result.seed})"
-            files.stage(plot_file, _plot_writer(result, plot_file, title=title, top=top))
+            files.stage(plot_file, _plot_writer(plotted, plot_file, title=title, top=top))
         files.commit()
     if show:
-        _show(result, title=f"{name} ({result.shots} shots, seed {result.seed})", top=top)
+        _show(plotted, title=title, top=top, plot_file=plot_file)
 
 
 def _text_writer(text: str) -> Callable[[IO[bytes]], None]:
@@ -844,27 +1032,43 @@ def _text_writer(text: str) -> Callable[[IO[bytes]], None]:
     return write
 
 
-def _plot_writer(result: Result, plot_file: str, *, title: str,
-                 top: int | None) -> Callable[[IO[bytes]], None]:
+def _figure_writer(make: Callable[[], Any], path: str, *,
+                   tight: bool = False) -> Callable[[IO[bytes]], None]:
+    """Write the matplotlib Figure ``make()`` returns, in the format named by ``path``'s suffix
+    (``tight``: cropped to what is drawn, so that nothing near the edges is cut off)."""
     def write(f: IO[bytes]) -> None:
-        from .plot import plot_histogram
-
-        fig = plot_histogram(result, title=title, top=top)
-        fig.savefig(f, format=os.path.splitext(plot_file)[1][1:].lower(), dpi=100)
+        extra: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.1} if tight else {}
+        make().savefig(f, format=os.path.splitext(path)[1][1:].lower(), dpi=100, **extra)
 
     return write
 
 
-def _show(result: Result, *, title: str, top: int | None) -> None:
+def _plot_writer(data: Any, plot_file: str, *, title: str | None, top: int | None,
+                 legend: list[str] | None = None) -> Callable[[IO[bytes]], None]:
+    """A histogram of ``data`` (a Result, a counts dict or a list of them) for ``plot_file``."""
+    def make() -> Any:
+        from .plot import plot_histogram
+
+        return plot_histogram(data, title=title, top=top, legend=legend)
+
+    return _figure_writer(make, plot_file)
+
+
+def _show(data: Any, *, title: str | None, top: int | None, plot_file: str | None,
+          legend: list[str] | None = None) -> None:
     from .plot import has_display, plot_histogram
 
     if not has_display():
-        print_warning("no display available; --show ignored (use --plot FILE)")
+        if plot_file is not None:
+            print_warning(f"no display available; --show ignored (the plot was written to "
+                          f"{plot_file})")
+        else:
+            print_warning("no display available; --show ignored (use --plot FILE)")
         return
     import matplotlib.pyplot as plt
 
     fig = plt.figure()
-    plot_histogram(result, ax=fig.add_subplot(), title=title, top=top)
+    plot_histogram(data, ax=fig.add_subplot(), title=title, top=top, legend=legend)
     plt.show()
 
 
@@ -875,15 +1079,27 @@ def _show(result: Result, *, title: str, top: int | None) -> None:
                    "80 when not a terminal).")
 @click.option("--ascii", "use_ascii", is_flag=True, help="Only ASCII characters.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
-              help="Write the diagram to this file instead of stdout.")
+              help="Write the diagram to this file instead of stdout: a picture when the name "
+                   "ends in .png, .svg or .pdf, the text diagram otherwise ('-': stdout).")
 @_MAX_GATES_OPTION
 def draw(file: str, width: int | None, use_ascii: bool, output: str | None,
          max_gates: int) -> None:
-    """Draw FILE as a text diagram, one wire per qubit ('-' reads standard input)."""
+    """Draw FILE as a text diagram, one wire per qubit ('-' reads standard input), or as a
+    picture with -o c.png / c.svg / c.pdf."""
+    check_writable(output)
+    circuit, _ = load_circuit(file, max_gates=max_gates, allow_opaque=True)
+    if output not in (None, "-") and os.path.splitext(output)[1].lower() in PLOT_SUFFIXES:
+        def make() -> Any:
+            from .draw_figure import draw_figure
+
+            return draw_figure(circuit)
+
+        with AtomicOutputs() as files:
+            files.stage(output, _figure_writer(make, output, tight=True))
+            files.commit()
+        return
     from .draw import draw_text
 
-    check_writable(output)
-    circuit, _ = load_circuit(file, max_gates=max_gates)
     if width is None:
         width = 80
         if output is None and sys.stdout.isatty():
@@ -891,6 +1107,90 @@ def draw(file: str, width: int | None, use_ascii: bool, output: str | None,
 
             width = shutil.get_terminal_size((80, 24)).columns
     _write_output(draw_text(circuit, width=width, ascii=use_ascii), output)
+
+
+def _read_result(path: str) -> Result:
+    """The Result in JSON file ``path`` (``-``: standard input), written by ``qsim run --format
+    json`` or ``Result.to_json``; exit 2 with one line when it cannot be read or is not one."""
+    import json
+
+    from .result import Result
+
+    name = STDIN_NAME if path == "-" else path
+    try:
+        data, _ = _read_source(path)
+    except OSError as exc:
+        raise _fail(f"qsim: error: cannot read {path}: {_os_reason(exc)}", EXIT_USAGE) from None
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        parsed = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _fail(f"qsim: error: {name}: not JSON ({exc})", EXIT_USAGE) from None
+    try:        # what Result.from_json does with the text, without taking it for a path
+        return Result.from_dict(parsed)
+    except KeyError as exc:
+        reason = f"missing key {exc}"
+    except (ValueError, TypeError, AttributeError) as exc:
+        reason = str(exc).removeprefix("Result.from_dict: ") or type(exc).__name__
+    raise _fail(f"qsim: error: {name}: not a qsim result (as written by 'qsim run --format "
+                f"json'): {reason}", EXIT_USAGE)
+
+
+@cli.command("plot")
+@click.argument("files", nargs=-1, required=True, metavar="FILE [FILE...]")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
+              callback=_check_plot_path, help="Write the histogram (.png, .svg or .pdf).")
+@click.option("--show", is_flag=True, help="Open the histogram in a window (needs a display).")
+@click.option("--legend", default=None, metavar="A,B,...",
+              help="Names of the files' bars, comma-separated, one per FILE (default with "
+                   "several files: the file names).")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Only the TOP most frequent outcomes (the largest over the files), the "
+                   "rest summed in a note under the plot.")
+@click.option("--marginal", "marginal", metavar="SPEC", callback=_parse_marginal, default=None,
+              help="Plot the marginal distribution of some classical bits (as for qsim run).")
+@click.option("--title", default=None, help="The plot's title (default: the file and its "
+                                            "shots and seed, for one file).")
+def plot_command(files: tuple[str, ...], plot_file: str | None, show: bool, legend: str | None,
+                 top: int | None, marginal: MarginalSpec | None, title: str | None) -> None:
+    """Draw the histogram of FILE, or compare several FILEs side by side, from JSON written by
+    'qsim run --format json' (or Result.to_json), without simulating again."""
+    if plot_file is None and not show:
+        raise _fail("qsim: error: qsim plot needs --plot FILE (or --show)", EXIT_USAGE)
+    if files.count("-") > 1:
+        raise _fail("qsim: error: standard input ('-') can be read only once", EXIT_USAGE)
+    names = None
+    if legend is not None:
+        names = [x.strip() for x in legend.split(",")]
+        if len(names) != len(files):
+            raise _fail(f"qsim: error: --legend has {len(names)} name{'s' * (len(names) != 1)} "
+                        f"for {len(files)} file{'s' * (len(files) != 1)}", EXIT_USAGE)
+    elif len(files) > 1:
+        names = [STDIN_NAME if f == "-" else os.path.basename(f) or f for f in files]
+        if len(set(names)) < len(names):            # same name in different folders
+            names = [STDIN_NAME if f == "-" else f for f in files]
+    check_writable(plot_file)
+    results = [_read_result(f) for f in files]
+    data: list[Any] = []
+    for f, r in zip(files, results):
+        if marginal is None:
+            data.append(r)
+        else:
+            data.append(marginal_of(r.counts, marginal, r.registers, r.bit_order,
+                                    where=STDIN_NAME if f == "-" else f)[1])
+    if title is None and len(files) == 1:
+        r = results[0]
+        title = f"{STDIN_NAME if files[0] == '-' else files[0]} ({r.shots} shots, seed {r.seed})"
+        if marginal is not None:
+            title += f", marginal {marginal.text}"
+    what = data[0] if len(data) == 1 else data
+    if plot_file is not None:
+        with AtomicOutputs() as out:
+            out.stage(plot_file, _plot_writer(what, plot_file, title=title, top=top,
+                                              legend=names))
+            out.commit()
+    if show:
+        _show(what, title=title, top=top, plot_file=plot_file, legend=names)
 
 
 @cli.command()
@@ -902,7 +1202,7 @@ def info(file: str, fmt: str, max_gates: int) -> None:
     """Summarise FILE: registers, gate counts, depth, state-vector memory."""
     from .info import circuit_info, format_info
 
-    circuit, name = load_circuit(file, max_gates=max_gates)
+    circuit, name = load_circuit(file, max_gates=max_gates, allow_opaque=True)
     data = circuit_info(circuit)
     if fmt == "json":
         import json

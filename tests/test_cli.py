@@ -986,3 +986,207 @@ def test_state_listing_estimate_is_honest(write, fmt: str) -> None:  # noqa: ANN
         estimate = cli_mod.state_listing_bytes(2**n, n, fmt=fmt, statevector=True,
                                                probabilities=True)
         assert used <= estimate <= 2 * used, (used, estimate)
+
+
+# --- issue #16: long tables, marginals, pictures, qsim plot ---------------------------------------
+H6 = HEADER + "qreg q[6];\ncreg c[6];\nh q;\nmeasure q -> c;\n"
+
+
+def test_counts_table_top_20_by_default_and_all(write) -> None:  # noqa: ANN001
+    # Deliberate change (issue #16): the text table used to list every outcome; it now lists the
+    # 20 most frequent and says how many were left out, unless --all (or --top K) is given.
+    path = write(H6)
+    full = qsim.run(qsim.load_qasm(path), 1000, seed=1).counts
+    assert len(full) > 30                       # 64 equally likely outcomes
+    ordered = sorted(full.items(), key=lambda kv: (-kv[1], kv[0]))
+    r = invoke(["run", path, "--shots", "1000", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    assert list(table_counts(r.stdout).items()) == ordered[:cli_mod.DEFAULT_TOP] == ordered[:20]
+    lines = r.stdout.strip().split("\n")
+    rest = sum(c for _, c in ordered[20:])
+    assert lines[21] == (f"({len(full) - 20} more outcomes, {rest / 1000:.2f} of the shots; "
+                         f"--all shows every outcome)")
+    assert "1000 shots" in lines[22] and len(lines) == 23
+    assert len(lines[1].split()[3]) == cli_mod.BAR_WIDTH       # scaled to the largest row
+    r = invoke(["run", path, "--shots", "1000", "--seed", "1", "--all"])
+    assert table_counts(r.stdout) == full and "more outcomes" not in r.stdout
+    # CSV and JSON list every outcome whatever the table shows
+    r = invoke(["run", path, "--shots", "1000", "--seed", "1", "--format", "csv"])
+    assert len(r.stdout.strip().split("\n")) == 1 + len(full)
+    r = invoke(["run", path, "--shots", "1000", "--seed", "1", "--format", "json"])
+    assert json.loads(r.stdout)["counts"] == full
+
+
+def test_top_others_row_does_not_flatten_bars(write) -> None:  # noqa: ANN001
+    # 8 equally likely outcomes, --top 3: the (5 others) row holds ~5/8 of the shots. The kept
+    # rows' bars are scaled to the largest kept row (a full bar), and the summed row has no bar.
+    text = HEADER + "qreg q[3];\ncreg c[3];\nh q;\nmeasure q -> c;\n"
+    r = invoke(["run", write(text), "--shots", "800", "--seed", "2", "--top", "3"])
+    rows = r.stdout.strip().split("\n")[1:-1]
+    assert len(rows) == 4 and rows[-1].startswith("(5 others)")
+    assert len(rows[0].split()[3]) == cli_mod.BAR_WIDTH
+    assert all(len(row.split()) == 4 for row in rows[:3])      # outcome, count, p, bar
+    others = rows[-1].split()
+    assert len(others) == 4 and int(others[2]) > int(rows[0].split()[1])   # no bar
+    assert float(others[3]) == pytest.approx(int(others[2]) / 800, abs=5e-5)
+    assert "more outcomes" not in r.stdout
+
+
+def test_marginal_table_plot_json_csv(write, tmp_path: Path) -> None:  # noqa: ANN001
+    # GHZ-like: q0 random, q1 = q0, q2 = 1 - q0; c = (c[0], c[1]), d = (d[0]) = (q2).
+    text = HEADER + "qreg q[3];\ncreg c[2];\ncreg d[1];\nh q[0];\ncx q[0], q[1];\n" \
+        "cx q[0], q[2];\nx q[2];\nmeasure q[0] -> c[0];\nmeasure q[1] -> c[1];\n" \
+        "measure q[2] -> d[0];\n"
+    path = write(text)
+    full = qsim.run(qsim.load_qasm(path), 400, seed=5).counts
+    assert set(full) == {"00 1", "11 0"}
+    n0 = full["00 1"]
+    base = ["run", path, "--shots", "400", "--seed", "5"]
+    expected = {
+        "c[0:1]": {"0": n0, "1": 400 - n0},
+        "c[0:2]": {"00": n0, "11": 400 - n0},
+        "c[0],d[0]": {"01": n0, "10": 400 - n0},
+        "d[0],c[1]": {"10": n0, "01": 400 - n0},
+        "d": {"1": n0, "0": 400 - n0},
+        "c[-1]": {"0": n0, "1": 400 - n0},
+        "0,2": {"01": n0, "10": 400 - n0},         # positions in "001" / "110"
+    }
+    for spec, want in expected.items():
+        r = invoke(base + ["--marginal", spec])
+        assert r.exit_code == 0, (spec, r.output)
+        assert table_counts(r.stdout) == want, spec
+        assert f"marginal of {spec}" in r.stdout
+    # little-endian keys: the first bit chosen is rightmost, as in Qiskit
+    r = invoke(base + ["--marginal", "c[0],d[0]", "--bit-order", "little"])
+    assert table_counts(r.stdout) == {"10": n0, "01": 400 - n0}
+    data = json.loads(invoke(base + ["--marginal", "c[0:2]", "--format", "json"]).stdout)
+    assert data["counts"] == full                                # the full counts stay
+    assert data["marginal"] == {"spec": "c[0:2]", "positions": [0, 1],
+                                "counts": {"00": n0, "11": 400 - n0}}
+    blocks = invoke(base + ["--marginal", "d", "--format", "csv"]).stdout.strip().split("\n\n")
+    assert len(blocks[0].split("\n")) == 3 and blocks[1].split("\n")[0] == \
+        "marginal,count,probability"
+    png = tmp_path / "m.png"
+    r = invoke(base + ["--marginal", "c[0:1]", "--plot", str(png)])
+    assert r.exit_code == 0 and png.read_bytes()[:8] == PNG_SIGNATURE
+    for bad in ("x[0]", "c[2]", "c[1:1]", "0,0", "c[", "3", "c[0],1", "c[::0]", ""):
+        r = invoke(base + ["--marginal", bad])
+        assert r.exit_code == 2, (bad, r.output)
+        assert r.stderr.count("\n") == 1 and "--marginal" in r.stderr, (bad, r.stderr)
+        assert "Traceback" not in r.output
+
+
+def test_draw_pictures_and_text_output(write, tmp_path: Path) -> None:  # noqa: ANN001
+    path = write(BELL)
+    for name, magic in (("c.png", PNG_SIGNATURE), ("c.svg", b"<svg"), ("c.pdf", b"%PDF-")):
+        out = tmp_path / name
+        r = invoke(["draw", path, "-o", str(out)])
+        assert r.exit_code == 0 and r.stdout == "", r.output
+        data = out.read_bytes()
+        assert magic in data[:2000], name
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]   # atomic
+    assert PNG_SIGNATURE == (tmp_path / "c.png").read_bytes()[:8]
+    txt = tmp_path / "c.txt"
+    assert invoke(["draw", path, "-o", str(txt)]).exit_code == 0
+    assert txt.read_text(encoding="utf-8") == invoke(["draw", path]).stdout
+    help_text = " ".join(invoke(["draw", "--help"]).stdout.split())
+    assert "-o, --output" in help_text and ".png" in help_text and "text diagram" in help_text
+
+
+def _json_run(write, tmp_path: Path, seed: int, name: str) -> Path:  # noqa: ANN001
+    out = tmp_path / name
+    r = invoke(["run", write(H6), "--shots", "300", "--seed", str(seed), "--format", "json",
+                "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_plot_command_from_json(write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import qsim.plot as plot_mod
+
+    a = _json_run(write, tmp_path, 1, "a.json")
+    b = _json_run(write, tmp_path, 2, "b.json")
+    png = tmp_path / "h.png"
+    r = invoke(["plot", str(a), "--plot", str(png)])
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+    calls: list[tuple[object, dict]] = []
+    real = plot_mod.plot_histogram
+
+    def spy(data, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append((data, kw))
+        return real(data, **kw)
+
+    monkeypatch.setattr(plot_mod, "plot_histogram", spy)
+    svg = tmp_path / "cmp.svg"
+    r = invoke(["plot", str(a), str(b), "--legend", "A,B", "--top", "5", "--title", "T",
+                "--plot", str(svg)])
+    assert r.exit_code == 0, r.output
+    assert b"<svg" in svg.read_bytes()[:2000]
+    data, kw = calls[-1]
+    assert [d.counts for d in data] == [json.loads(a.read_text())["counts"],
+                                        json.loads(b.read_text())["counts"]]
+    assert kw["legend"] == ["A", "B"] and kw["top"] == 5 and kw["title"] == "T"
+    # marginal over the first two bits, without simulating again
+    r = invoke(["plot", str(a), "--marginal", "c[0:2]", "--plot", str(png)])
+    assert r.exit_code == 0, r.output
+    counts = json.loads(a.read_text())["counts"]
+    want: Counter[str] = Counter()
+    for k, v in counts.items():
+        want[k[:2]] += v
+    assert calls[-1][0] == dict(want)
+    # Result.to_json output reads too
+    res = tmp_path / "r.json"
+    qsim.run(qsim.load_qasm(write(BELL)), 50, seed=1).to_json(res)
+    assert invoke(["plot", str(res), "--plot", str(png)]).exit_code == 0
+    assert calls[-1][0].counts == qsim.run(qsim.load_qasm(write(BELL)), 50, seed=1).counts
+
+
+def test_plot_command_errors_one_line(write, tmp_path: Path) -> None:  # noqa: ANN001
+    a = _json_run(write, tmp_path, 1, "a.json")
+    png = tmp_path / "h.png"
+    (tmp_path / "text.json").write_text("this is not json")
+    (tmp_path / "keys.json").write_text('{"foo": 1}')
+    (tmp_path / "list.json").write_text("[1, 2]")
+    cases = {
+        "missing": [str(tmp_path / "nope.json"), "--plot", str(png)],
+        "not json": [str(tmp_path / "text.json"), "--plot", str(png)],
+        "wrong keys": [str(tmp_path / "keys.json"), "--plot", str(png)],
+        "a list": [str(tmp_path / "list.json"), "--plot", str(png)],
+        "legend": [str(a), "--legend", "A,B", "--plot", str(png)],
+        "no output": [str(a)],
+        "marginal": [str(a), "--marginal", "z[0]", "--plot", str(png)],
+    }
+    for what, args in cases.items():
+        r = invoke(["plot", *args])
+        assert r.exit_code == 2, (what, r.output)
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.output, (what, r.stderr)
+    assert not png.exists()
+    assert "counts" in invoke(["plot", str(tmp_path / "keys.json"), "--plot", str(png)]).stderr
+    r = invoke(["plot", str(a), "--plot", str(tmp_path / "h.txt")])
+    assert r.exit_code == 2 and "png" in r.stderr
+
+
+def test_show_with_plot_without_display(write, tmp_path: Path,  # noqa: ANN001
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    out = tmp_path / "x.pdf"
+    r = invoke(["run", write(BELL), "--show", "--plot", str(out)])
+    assert r.exit_code == 0 and out.read_bytes()[:5] == b"%PDF-"
+    assert "--show ignored" in r.stderr and str(out) in r.stderr
+    assert "use --plot" not in r.stderr and r.stderr.count("\n") == 1
+    r = invoke(["run", write(BELL), "--show"])
+    assert "use --plot FILE" in r.stderr
+
+
+def test_opaque_gates_draw_and_summarise_but_do_not_run(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "op.qasm"
+    path.write_text(HEADER + "opaque magic(a) q, r;\nqreg q[2];\nmagic(0.5) q[0], q[1];\n")
+    drawn = invoke(["draw", str(path)])
+    assert drawn.exit_code == 0 and "magic(0.5)" in drawn.output
+    assert invoke(["info", str(path)]).exit_code == 0
+    ran = invoke(["run", str(path)])
+    assert ran.exit_code == 2
+    assert f"{path}:5:1: gate 'magic' is opaque" in ran.stderr

@@ -28,7 +28,7 @@ PathLike = str | os.PathLike[str]
 
 
 def load_qasm(path: PathLike, *, include_dirs: Sequence[PathLike] = (),
-              max_gates: int | None = None) -> Circuit:
+              max_gates: int | None = None, allow_opaque: bool = False) -> Circuit:
     """Load an OpenQASM 2 file.  Includes are resolved relative to the including file, then in
     ``include_dirs``; ``include "qelib1.inc";`` always uses the copy bundled with qsim.
 
@@ -40,6 +40,9 @@ def load_qasm(path: PathLike, *, include_dirs: Sequence[PathLike] = (),
     A file without the ``OPENQASM 2.0;`` line (some published benchmarks start with
     ``include "qelib1.inc";``) is read as OpenQASM 2.0, with a :class:`~qsim.errors.QsimWarning`;
     an empty file, or one with another version, is an error.
+
+    A call of an ``opaque`` gate is an error at the call (it cannot be simulated) unless
+    ``allow_opaque`` (drawing and summaries need no definition).
 
     Raises QasmError (``file:line:col: message``) for any problem with the file, including a
     file that cannot be read.  The circuit is named after the file (without its extension).
@@ -58,17 +61,18 @@ def load_qasm(path: PathLike, *, include_dirs: Sequence[PathLike] = (),
         if program.version is None:
             warnings.warn(_no_header(program), QsimWarning, stacklevel=2)
         return build_circuit(program, include_dirs=_dirs(include_dirs), name=stem,
-                             max_gates=limit)
+                             max_gates=limit, allow_opaque=allow_opaque)
 
 
 def loads_qasm(text: str | bytes, *, filename: str = "<string>",
-               include_dirs: Sequence[PathLike] = (), max_gates: int | None = None) -> Circuit:
+               include_dirs: Sequence[PathLike] = (), max_gates: int | None = None,
+               allow_opaque: bool = False) -> Circuit:
     """Load OpenQASM 2 source text (``bytes`` must be UTF-8).
 
     ``filename`` appears in error messages; unless it looks like ``<string>``, includes are also
     resolved relative to its directory (otherwise relative to the working directory), then in
-    ``include_dirs``.  ``max_gates`` and a missing ``OPENQASM 2.0;`` line: as for
-    :func:`load_qasm`.  Raises QasmError.
+    ``include_dirs``.  ``max_gates``, ``allow_opaque`` and a missing ``OPENQASM 2.0;`` line: as
+    for :func:`load_qasm`.  Raises QasmError.
     """
     limit = _max_gates(max_gates)
     if isinstance(text, (bytes, bytearray)):
@@ -82,7 +86,8 @@ def loads_qasm(text: str | bytes, *, filename: str = "<string>",
         program = parse(source)
         if program.version is None:
             warnings.warn(_no_header(program), QsimWarning, stacklevel=2)
-        return build_circuit(program, include_dirs=_dirs(include_dirs), max_gates=limit)
+        return build_circuit(program, include_dirs=_dirs(include_dirs), max_gates=limit,
+                             allow_opaque=allow_opaque)
 
 
 def _max_gates(max_gates: int | None) -> int | None:

@@ -168,7 +168,8 @@ class _Pending(NamedTuple):
 
 
 class _Analyzer:
-    def __init__(self, circuit: Circuit, linker: IncludeLinker, max_gates: int) -> None:
+    def __init__(self, circuit: Circuit, linker: IncludeLinker, max_gates: int,
+                 allow_opaque: bool = False) -> None:
         self.circuit = circuit
         self.linker = linker
         self.gates: dict[str, _Gate] = {
@@ -198,6 +199,7 @@ class _Analyzer:
         # the broadcasts not yet built (see finish).
         self.count = 0
         self.max_gates = max_gates
+        self.allow_opaque = allow_opaque
         self.pending: list[_Pending] = []
 
     # --- statements -------------------------------------------------------------------------------
@@ -270,7 +272,7 @@ class _Analyzer:
             ):
                 hint = " (did you forget 'include \"qelib1.inc\";'?)"
             raise self._error(call, call.pos, f"undefined gate '{name}'{hint}")
-        if gate.kind == "opaque":
+        if gate.kind == "opaque" and not self.allow_opaque:
             raise self._error(call, call.pos, f"gate '{name}' is opaque (declared at "
                               f"{gate.where}): it has no definition, so it cannot be simulated")
         n = len(call.params)
@@ -750,15 +752,19 @@ def _find_name(source: Source, start: int, name: str) -> int:
 
 
 def build_circuit(program: Program, *, include_dirs: Sequence[str] = (),
-                  name: str | None = None, max_gates: int | None = None) -> Circuit:
+                  name: str | None = None, max_gates: int | None = None,
+                  allow_opaque: bool = False) -> Circuit:
     """Check a parsed main program and build its Circuit (raises QasmError).
 
     ``max_gates``: the most instructions the program may expand to (default
     :data:`qsim.resources.DEFAULT_MAX_GATES`); the statement that takes it past is an error.
+    ``allow_opaque``: calls of ``opaque`` gates are kept (for drawing and summaries) instead of
+    refused at the call (a circuit that uses one cannot be simulated).
     """
     limit = resources.DEFAULT_MAX_GATES if max_gates is None else max_gates
     circuit = Circuit(name=name)
-    analyzer = _Analyzer(circuit, IncludeLinker(program.source, include_dirs), limit)
+    analyzer = _Analyzer(circuit, IncludeLinker(program.source, include_dirs), limit,
+                         allow_opaque)
     analyzer.program(program)
     analyzer.finish()
     return circuit
