@@ -527,6 +527,15 @@ class PauliSum:
             out.eliminate_zeros()
         return out
 
+    def apply(self, state: Statevector | np.ndarray) -> np.ndarray:
+        """``H|psi>`` as a new flat vector of the state's dtype, without forming H (terms sharing
+        an X mask act as one diagonal times one index permutation; at most three vectors)."""
+        psi = state.data if isinstance(state, Statevector) else np.asarray(state).ravel()
+        if psi.size != 1 << self.num_qubits:
+            raise PauliError(f"state of length {psi.size} does not match {self.num_qubits} "
+                             "qubit(s)")
+        return _apply_sum(self.simplify(), psi)
+
     def expectation_value(self, state: Statevector | np.ndarray, *,
                           method: str = "masks") -> float | complex:
         """``<psi|H|psi>`` (``psi`` need not be normalised); a float when H is Hermitian.
@@ -818,3 +827,62 @@ def evolve(state: Statevector | np.ndarray, hamiltonian: Any, t: float) -> State
     if t == 0:
         return Statevector(psi)
     return Statevector(expm_multiply((-1j * t) * h, psi))
+
+
+# --- H psi without forming H (used by the adjoint gradient) -----------------------------------
+def _apply_sum(h: PauliSum, psi: np.ndarray) -> np.ndarray:
+    """``H psi``, never forming H: with qubit q at bit ``n-1-q``,
+    ``(P psi)[j] = (-i)^{#Y} (-1)^{popcount(j & zmask)} psi[j ^ xmask]``, so the terms sharing an
+    X mask add up to one diagonal ``f[j] = sum_t a_t (-1)^{popcount(j & zmask_t)}`` and
+    ``(H psi)[j] = sum_groups f[j] psi[j ^ xmask]``. ``f`` is written in one pass: as the
+    ``(2**hi, 2**lo)`` matrix product of the terms' sign vectors on the high and low bits (a sign
+    vector is the Kronecker product of the two), or by a Walsh-Hadamard transform for groups of
+    more than :data:`_GEMM_MAX_TERMS` terms. Three vectors at most: psi, the result and ``f``."""
+    n = h.num_qubits
+    w = np.int64(1) << np.arange(n - 1, -1, -1, dtype=np.int64)
+    xm = (h.x.astype(np.int64) * w).sum(axis=1)
+    zm = (h.z.astype(np.int64) * w).sum(axis=1)
+    ny = (h.x & h.z).sum(axis=1)
+    a = h.coeffs * np.array([1, -1j, -1, 1j])[ny % 4]
+    lo = n // 2
+    hi = n - lo
+    out = np.zeros_like(psi)
+    f = np.empty_like(psi)
+    for xmask in np.unique(xm):
+        mine = np.flatnonzero(xm == xmask)
+        if mine.size > _GEMM_MAX_TERMS:
+            f[...] = 0
+            np.add.at(f, zm[mine], a[mine])
+            _fwht(f)
+        else:
+            left = np.empty((1 << hi, mine.size), dtype=psi.dtype)
+            right = np.empty((mine.size, 1 << lo), dtype=psi.dtype)
+            for i, t in enumerate(mine):
+                z = int(zm[t])
+                left[:, i] = a[t] * _sign_vector(z >> lo, hi)
+                right[i] = _sign_vector(z & ((1 << lo) - 1), lo)
+            np.matmul(left, right, out=f.reshape(1 << hi, 1 << lo))
+        sizes, flips = _xor_runs(int(xmask), n)
+        fv = f.reshape(sizes)
+        np.multiply(fv, psi.reshape(sizes)[flips], out=fv)
+        out += f
+    return out
+
+
+#: Groups of terms sharing an X mask with more terms than this use the Walsh-Hadamard transform.
+_GEMM_MAX_TERMS = 64
+
+
+def _xor_runs(xmask: int, n: int) -> tuple[list[int], tuple[slice, ...]]:
+    """A shape for a 2**n vector and an index of it such that ``v.reshape(shape)[index]`` is
+    ``v[j ^ xmask]`` (a view: runs of flipped bits are reversed axes)."""
+    sizes: list[int] = []
+    flips: list[bool] = []
+    for q in range(n):
+        f = bool((xmask >> (n - 1 - q)) & 1)
+        if flips and flips[-1] == f:
+            sizes[-1] *= 2
+        else:
+            sizes.append(2)
+            flips.append(f)
+    return sizes, tuple(slice(None, None, -1) if f else slice(None) for f in flips)

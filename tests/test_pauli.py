@@ -460,3 +460,4 @@ def test_evolve_matches_expm_and_conserves_energy():
                                atol=1e-12)
     with pytest.raises(CircuitError, match="does not act"):
         evolve(psi, PauliSum("XX"), 1.0)
+

@@ -12,7 +12,7 @@ exact methods:
   ``U_k^dagger`` is un-applied from both vectors. The work is O(gates) state-vector passes for all
   parameters together, on three vectors (psi, conj(lambda) and a scratch one), applied in place
   with the dense kernels, never a full matrix. ``H|psi>`` is computed once, term group by term
-  group from the Pauli masks (:func:`_pauli_apply`). A gate's slots are all read off one
+  group from the Pauli masks (:meth:`qsim.PauliSum.apply`). A gate's slots are all read off one
   ``2**k x 2**k`` "cross" matrix ``R[a, b] = sum_rest conj(lambda)[a, rest] psi[b, rest]``
   (``<lambda|M|psi> = sum_ab M[a, b] R[a, b]``; reading only the entries M needs costs one read of
   the two vectors for a Pauli generator, no write). Gates are un-applied in blocks: a layer of
@@ -331,91 +331,12 @@ class _Observable:
         """``H psi`` (a new vector of psi's dtype)."""
         if self.pauli is None:
             return np.asarray(self.matrix @ psi).astype(psi.dtype, copy=False)
-        return _pauli_apply(self.pauli, psi)
+        return self.pauli.apply(psi)
 
     def energy(self, psi: np.ndarray) -> float:
         if self.pauli is not None:
             return float(np.real(self.pauli.expectation_value(psi)))
         return float(np.vdot(psi, np.asarray(self.matrix @ psi)).real)
-
-
-def _pauli_apply(h: PauliSum, psi: np.ndarray) -> np.ndarray:
-    """``H psi``, never forming H: with qubit q at bit ``n-1-q``,
-    ``(P psi)[j] = (-i)^{#Y} (-1)^{popcount(j & zmask)} psi[j ^ xmask]``, so the terms sharing an
-    X mask add up to one diagonal ``f[j] = sum_t a_t (-1)^{popcount(j & zmask_t)}`` and
-    ``(H psi)[j] = sum_groups f[j] psi[j ^ xmask]``. ``f`` is written in one pass: as the
-    ``(2**hi, 2**lo)`` matrix product of the terms' sign vectors on the high and low bits (a sign
-    vector is the Kronecker product of the two), or by a Walsh-Hadamard transform for groups of
-    more than :data:`_GEMM_MAX_TERMS` terms. Three vectors at most: psi, the result and ``f``."""
-    n = h.num_qubits
-    w = np.int64(1) << np.arange(n - 1, -1, -1, dtype=np.int64)
-    xm = (h.x.astype(np.int64) * w).sum(axis=1)
-    zm = (h.z.astype(np.int64) * w).sum(axis=1)
-    ny = (h.x & h.z).sum(axis=1)
-    a = h.coeffs * np.array([1, -1j, -1, 1j])[ny % 4]
-    lo = n // 2
-    hi = n - lo
-    out = np.zeros_like(psi)
-    f = np.empty_like(psi)
-    for xmask in np.unique(xm):
-        mine = np.flatnonzero(xm == xmask)
-        if mine.size > _GEMM_MAX_TERMS:
-            f[...] = 0
-            np.add.at(f, zm[mine], a[mine])
-            _fwht(f)
-        else:
-            left = np.empty((1 << hi, mine.size), dtype=psi.dtype)
-            right = np.empty((mine.size, 1 << lo), dtype=psi.dtype)
-            for i, t in enumerate(mine):
-                z = int(zm[t])
-                left[:, i] = a[t] * _signs(z >> lo, hi)
-                right[i] = _signs(z & ((1 << lo) - 1), lo)
-            np.matmul(left, right, out=f.reshape(1 << hi, 1 << lo))
-        sizes, flips = _xor_runs(int(xmask), n)
-        fv = f.reshape(sizes)
-        np.multiply(fv, psi.reshape(sizes)[flips], out=fv)
-        out += f
-    return out
-
-
-#: Groups of terms sharing an X mask with more terms than this use the Walsh-Hadamard transform.
-_GEMM_MAX_TERMS = 64
-
-
-def _fwht(v: np.ndarray) -> np.ndarray:
-    """In-place unnormalised Walsh-Hadamard transform: ``v[z] <- sum_j v[j] (-1)^{|j & z|}``."""
-    h = 1
-    while h < v.size:
-        r = v.reshape(-1, 2, h)
-        x, y = r[:, 0, :], r[:, 1, :]
-        x += y
-        y *= -2
-        y += x
-        h *= 2
-    return v
-
-
-def _signs(zmask: int, n: int) -> np.ndarray:
-    """``(-1)^{popcount(j & zmask)}`` for j = 0..2**n-1."""
-    v = np.ones(1)
-    for bit in range(n):  # bit 0 (qubit n-1) is the last Kronecker factor
-        v = np.concatenate([v, -v] if (zmask >> bit) & 1 else [v, v])
-    return v
-
-
-def _xor_runs(xmask: int, n: int) -> tuple[list[int], tuple[slice, ...]]:
-    """A shape for a 2**n vector and an index of it such that ``v.reshape(shape)[index]`` is
-    ``v[j ^ xmask]`` (a view: runs of flipped bits are reversed axes)."""
-    sizes: list[int] = []
-    flips: list[bool] = []
-    for q in range(n):
-        f = bool((xmask >> (n - 1 - q)) & 1)
-        if flips and flips[-1] == f:
-            sizes[-1] *= 2
-        else:
-            sizes.append(2)
-            flips.append(f)
-    return sizes, tuple(slice(None, None, -1) if f else slice(None) for f in flips)
 
 
 # --- the public entry point -------------------------------------------------------------------
