@@ -891,11 +891,15 @@ _MAX_GATES_OPTION = click.option(
               help="Refuse state vectors (and --statevector/--probabilities listings) larger "
                    "than this (512M, 4G, 1.5GiB, bytes); default: the memory available.")
 @_MAX_GATES_OPTION
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads for the gate kernels (default: QSIM_NUM_THREADS or "
+                   "OMP_NUM_THREADS, else the CPUs this process may use). The counts for a "
+                   "seed are the same at every thread count.")
 def run(file: str, shots: int, seed: int | None, backend: str,
         precision: str, bit_order: str, fmt: str, output: str | None, statevector: bool,
         probabilities: bool, show_all: bool, threshold: float, memory: bool, top: int | None,
         marginal: MarginalSpec | None, plot_file: str | None, show: bool,
-        max_memory: int | None, max_gates: int) -> None:
+        max_memory: int | None, max_gates: int, threads: int | None) -> None:
     """Simulate FILE (OpenQASM 2; '-' reads standard input) and print the counts."""
     from .engine import run as qsim_run
 
@@ -912,7 +916,7 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         with progress(label):
             result = qsim_run(circuit, shots, seed, backend=backend, precision=precision,
                               bit_order=bit_order, memory=memory, max_memory=max_memory,
-                              keep_state=want_state, max_gates=max_gates)
+                              keep_state=want_state, max_gates=max_gates, threads=threads)
     except SimulationError as exc:
         if exc.bytes_needed is None:
             raise

@@ -50,6 +50,10 @@ class State(ABC):
 
     num_qubits: int
     dtype: np.dtype
+    #: Threads the backend may use to apply gates (None: its default, e.g. the CPUs this
+    #: process may run on); the engine sets it after allocating, copies keep it. Results never
+    #: depend on it.
+    threads: int | None = None
 
     # --- class side: memory, allocation, compilation ----------------------------------------------
     @classmethod

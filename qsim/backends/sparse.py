@@ -338,7 +338,9 @@ class SparseState(VectorState):
                 self.data *= np.float32(1 / norm)
 
     def copy(self) -> SparseState:
-        return SparseState(self.data.copy(), self.cache)
+        out = SparseState(self.data.copy(), self.cache)
+        out.threads = self.threads
+        return out
 
 
 # --- the operator of a whole circuit ---------------------------------------------------------

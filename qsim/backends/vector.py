@@ -94,6 +94,7 @@ class VectorState(State):
     def _like(self, data: np.ndarray) -> VectorState:
         out = object.__new__(type(self))
         VectorState.__init__(out, data)
+        out.threads = self.threads
         return out
 
     def probabilities(self, qubits: Sequence[int]) -> np.ndarray:

@@ -29,6 +29,7 @@ class Job:
     initial_state: Any = None
     max_memory: int | None = None
     ops: list[LoweredOp] = field(default_factory=list)
+    threads: int | None = None
     _plans: dict[bool, Plan] = field(default_factory=dict)
     _prepared: dict[int, list[Any]] = field(default_factory=dict)
 
@@ -71,7 +72,9 @@ class Job:
 
     def new_state(self) -> State:
         """A fresh state (callers check memory first)."""
-        return self.backend.allocate(self.num_qubits, self.dtype, self._initial_vector())
+        state = self.backend.allocate(self.num_qubits, self.dtype, self._initial_vector())
+        state.threads = self.threads
+        return state
 
     def _initial_vector(self) -> np.ndarray | None:
         init = self.initial_state
@@ -88,9 +91,20 @@ class Job:
 
 
 def make_job(circuit: Circuit, *, backend: str = "statevector", precision: str = "double",
-             initial_state: Any = None, max_memory: int | None = None) -> Job:
-    """Resolve the backend and precision (SimulationError for unknown ones) and lower
+             initial_state: Any = None, max_memory: int | None = None,
+             threads: int | None = None) -> Job:
+    """Resolve the backend, precision and thread count (SimulationError for bad ones) and lower
     ``circuit``'s definitions."""
     dtype = precision_dtype(precision)
     cls = get_backend(backend)
-    return Job(circuit, cls, dtype, initial_state, max_memory, lower(circuit))
+    return Job(circuit, cls, dtype, initial_state, max_memory, lower(circuit),
+               check_threads(threads))
+
+
+def check_threads(threads: Any) -> int | None:
+    """``threads``: None (the default) or a positive integer, else SimulationError."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise SimulationError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads)

@@ -48,7 +48,8 @@ def _final_state(job: Job, seed: int | None) -> Statevector:
 
 def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "statevector",
              precision: str = "double", seed: int | None = None,
-             max_memory: int | None = None, max_gates: int | None = None) -> Statevector:
+             max_memory: int | None = None, max_gates: int | None = None,
+             threads: int | None = None) -> Statevector:
     """Final state vector of ``circuit`` (qubit 0 leftmost), starting from |0...0> or
     ``initial_state``.
 
@@ -58,13 +59,16 @@ def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "sta
     the state vector would not fit in ``max_memory`` bytes (default: the memory available), or
     when the backend would apply more than ``max_gates`` gates (default
     :data:`qsim.resources.DEFAULT_MAX_GATES`; nested definitions counted, never expanded).
+    ``threads``: threads for the gate kernels (default ``QSIM_NUM_THREADS`` or
+    ``OMP_NUM_THREADS``, else the CPUs this process may use); the result is the same at every
+    thread count.
 
     >>> simulate(Circuit(2).h(0).cx(0, 1)).probabilities()
     {'00': 0.4999999999999999, '11': 0.4999999999999999}
     """
     _check_state_fits(circuit, backend, precision, max_memory)
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
-                   max_memory=max_memory)
+                   max_memory=max_memory, threads=threads)
     job.check_gates(max_gates)
     return _final_state(job, seed)
 
@@ -88,7 +92,8 @@ def _resolve_seed(seed: int | None) -> int:
 def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         backend: str = "statevector", precision: str = "double", bit_order: str = "big",
         memory: bool = False, initial_state: Any = None, max_memory: int | None = None,
-        keep_state: bool = False, max_gates: int | None = None) -> Result:
+        keep_state: bool = False, max_gates: int | None = None,
+        threads: int | None = None) -> Result:
     """Sample ``shots`` runs of ``circuit``; counts keyed by classical bitstrings.
 
     Keys: registers in declaration order joined by a space, c[0] leftmost in each
@@ -104,7 +109,8 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     outcome probabilities and the samples before anything is allocated. Up to 2**20 shots are
     drawn one by one; more are drawn as one multinomial, so memory grows with the number of
     distinct outcomes, not of shots, unless ``memory=True`` asks for every shot in order.
-    ``max_gates`` as in :func:`simulate`.
+    ``max_gates`` and ``threads`` as in :func:`simulate`: the same seed gives the same counts
+    at every thread count.
 
     >>> run(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7).counts
     {'00': 502, '11': 498}
@@ -127,7 +133,7 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         circuit.measure_all()
     rng = np.random.default_rng(seed)
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
-                   max_memory=max_memory)
+                   max_memory=max_memory, threads=threads)
     job.check_gates(max_gates)
     plan = job.plan()
     # Host memory for sampling one final state: the full probability vector while marginalising,
@@ -155,8 +161,8 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         keys, counts_arr, shot_index = run_dynamic(job, shots, rng, bit_order, memory, extra)
         if keep_state:
             final = _final_state(make_job(given, backend=backend, precision=precision,
-                                          initial_state=initial_state, max_memory=max_memory),
-                                 seed)
+                                          initial_state=initial_state, max_memory=max_memory,
+                                          threads=threads), seed)
     counts = {k: int(c) for k, c in sorted(zip(keys, counts_arr)) if c}
     mem = [keys[i] for i in shot_index] if memory and shot_index is not None else None
     return Result(counts=counts, shots=int(shots), seed=seed, registers=list(circuit.cregs),

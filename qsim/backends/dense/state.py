@@ -211,4 +211,4 @@ class DenseState(VectorState):
         return prepare_ops(ops)
 
     def apply(self, prepared: Any) -> None:
-        self.data = apply_ops(self.data, prepared)
+        self.data = apply_ops(self.data, prepared, threads=self.threads)
