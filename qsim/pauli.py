@@ -844,6 +844,8 @@ def _apply_sum(h: PauliSum, psi: np.ndarray) -> np.ndarray:
     zm = (h.z.astype(np.int64) * w).sum(axis=1)
     ny = (h.x & h.z).sum(axis=1)
     a = h.coeffs * np.array([1, -1j, -1, 1j])[ny % 4]
+    if n >= _TILE_MIN_QUBITS and 0 < h.num_terms <= _TILE_MAX_TERMS:
+        return _apply_tiled(psi, n, xm, zm, a)
     lo = n // 2
     hi = n - lo
     out = np.zeros_like(psi)
@@ -866,6 +868,57 @@ def _apply_sum(h: PauliSum, psi: np.ndarray) -> np.ndarray:
         fv = f.reshape(sizes)
         np.multiply(fv, psi.reshape(sizes)[flips], out=fv)
         out += f
+    return out
+
+
+#: ``H psi`` is computed tile by tile (:func:`_apply_tiled`) from this many qubits, for at most
+#: :data:`_TILE_MAX_TERMS` terms; tiles of ``2**_TILE_BITS`` amplitudes (a few hundred KiB).
+_TILE_MIN_QUBITS = 16
+_TILE_MAX_TERMS = 64
+_TILE_BITS = 13
+
+
+def _apply_tiled(psi: np.ndarray, n: int, xm: np.ndarray, zm: np.ndarray,
+                 a: np.ndarray) -> np.ndarray:
+    """``H psi`` one tile of the result at a time (the top ``n - _TILE_BITS`` bits fixed), all
+    terms added into the tile while it is in cache: per term, the tile of ``psi[j ^ xmask]`` (a
+    view) times the term's sign vector on the tile's bits (with its coefficient, precomputed),
+    added or subtracted by the sign of the top bits. One write of the result, one read of psi per
+    term, no full-size temporary."""
+    lo = min(n, _TILE_BITS)
+    top = n - lo
+    low_mask = (1 << lo) - 1
+    flo = [a[t] * _sign_vector(int(zm[t]) & low_mask, lo) for t in range(a.size)]
+    flo_v: list[np.ndarray] = []
+    views: list[tuple[int, int, tuple[slice, ...], list[int]]] = []
+    for t in range(a.size):
+        x = int(xm[t])
+        sizes, flips = _xor_runs(x & low_mask, lo)
+        flo_v.append(flo[t].astype(psi.dtype).reshape(sizes))
+        views.append((x >> lo, int(zm[t]) >> lo, flips, sizes))
+    p2 = psi.reshape(1 << top, 1 << lo)
+    out = np.empty_like(psi)
+    o2 = out.reshape(1 << top, 1 << lo)
+    tmp = np.empty(1 << lo, dtype=psi.dtype)
+    for c in range(1 << top):
+        acc = o2[c]
+        first = True
+        for t in range(a.size):
+            xh, zh, flips, sizes = views[t]
+            src = p2[c ^ xh].reshape(sizes)[flips]
+            neg = bin(c & zh).count("1") & 1
+            if first:
+                np.multiply(src, flo_v[t], out=acc.reshape(sizes))
+                if neg:
+                    np.negative(acc, out=acc)
+                first = False
+                continue
+            tv = tmp.reshape(sizes)
+            np.multiply(src, flo_v[t], out=tv)
+            if neg:
+                np.subtract(acc, tmp, out=acc)
+            else:
+                np.add(acc, tmp, out=acc)
     return out
 
 

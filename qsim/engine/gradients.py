@@ -519,7 +519,12 @@ def _adjoint(circuit: Circuit, ops: Sequence[NativeOp], values: Sequence[tuple[f
     disjoint from it, ``<lambda| V (dU U^dagger) V^dagger |psi> = <lambda| dU U^dagger |psi>``.
     The whole block is then un-applied from both vectors at once, fused
     (:func:`qsim.compile.fusion.fuse`) into a few operators: a layer of one-qubit rotations or a
-    CNOT ladder costs a few passes over the state, not one per gate."""
+    CNOT ladder costs a few passes over the state, not one per gate.
+
+    A one-qubit parametrised gate whose qubit only one-qubit gates V of the block follow (ry then
+    rz on a qubit) joins the block too: its operator M is read at the block's end as
+    ``V M V^dagger``. The diagonal parts of all the block's one-qubit operators come from one
+    shared pass (:func:`_diagonal_marginals`); only off-diagonal parts need a cross matrix each."""
     n = circuit.num_qubits
     # psi (from the forward simulation), conj(lambda), and one scratch vector (H psi's diagonal,
     # or the copy of the fallback in _cross_expectations).
@@ -539,29 +544,95 @@ def _adjoint(circuit: Circuit, ops: Sequence[NativeOp], values: Sequence[tuple[f
         k = len(ops) - 1
         while k >= first:
             block: list[tuple[int, np.ndarray]] = []  # (index, matrix), latest first
-            used: set[int] = set()
+            # Per qubit touched by the block so far: the product V of the one-qubit gates on it
+            # (latest leftmost), or None once a multi-qubit gate of the block acts on it.
+            after: dict[int, np.ndarray | None] = {}
+            carried: dict[int, np.ndarray] = {}  # gate index -> V of its qubit
             while k >= first:
                 op = ops[k]
-                if k in links and used.intersection(op.qubits):
-                    break
+                if k in links and op.qubits and any(q in after for q in op.qubits):
+                    v = after.get(op.qubits[0]) if len(op.qubits) == 1 else None
+                    if v is None:
+                        break
+                    carried[k] = v
                 if op.name == "unitary":
                     assert op.matrix is not None
                     u = np.asarray(op.matrix, dtype=complex)
                 else:
                     u = np.asarray(GATES[op.name].matrix_fn(*values[k]), dtype=complex)
                 block.append((k, u))
-                used.update(op.qubits)
+                if len(op.qubits) == 1:
+                    q = op.qubits[0]
+                    if q not in after:
+                        after[q] = u
+                    elif after[q] is not None:
+                        after[q] = after[q] @ u
+                else:
+                    for q in op.qubits:
+                        after[q] = None
                 k -= 1
+            # One-qubit slots: the diagonal of V M V^dagger from the shared marginals, the rest
+            # through the cross matrix (one pattern for an off-diagonal M).
+            diagonal: list[tuple[int, int, np.ndarray]] = []
             for i, u in block:
                 slots = links.get(i)
-                if slots:
-                    js = [j for j, _ in slots]
-                    mats = _slot_operators(ops[i], values[i], u, js)
-                    for j, v in zip(js, _cross_expectations(lamc, psi, mats, ops[i].qubits, ws,
-                                                            threads, scratch)):
-                        out[i, j] = 2.0 * float(v.real)
+                if not slots:
+                    continue
+                js = [j for j, _ in slots]
+                mats = _slot_operators(ops[i], values[i], u, js)
+                if i in carried:
+                    v = carried[i]
+                    mats = [v @ m @ v.conj().T for m in mats]
+                if len(ops[i].qubits) != 1:
+                    for j, val in zip(js, _cross_expectations(lamc, psi, mats, ops[i].qubits,
+                                                              ws, threads, scratch)):
+                        out[i, j] = 2.0 * float(val.real)
+                    continue
+                off = []
+                for j, m in zip(js, mats):
+                    diagonal.append((i, j, m))
+                    o = np.array(m)
+                    o[0, 0] = o[1, 1] = 0
+                    off.append(o)
+                if any(o.any() for o in off):
+                    for j, val in zip(js, _cross_expectations(lamc, psi, off, ops[i].qubits,
+                                                              ws, threads, scratch)):
+                        out[i, j] = 2.0 * float(val.real)
+                else:
+                    for j in js:
+                        out[i, j] = 0.0
+            if diagonal:
+                marg = _diagonal_marginals(lamc, psi, {ops[i].qubits[0] for i, _, _ in diagonal},
+                                           scratch)
+                for i, j, m in diagonal:
+                    s0, s1 = marg[ops[i].qubits[0]]
+                    out[i, j] += 2.0 * float((m[0, 0] * s0 + m[1, 1] * s1).real)
             if k >= first:
                 _unapply(ops, block, psi, lamc, ws, threads)
+    return out
+
+
+def _diagonal_marginals(lamc: np.ndarray, psi: np.ndarray, qubits: set[int],
+                        scratch: list[np.ndarray]) -> dict[int, tuple[complex, complex]]:
+    """``(S0, S1)`` per qubit q of ``qubits``: ``S_b = sum_{j: bit q of j = b} lamc[j] psi[j]``,
+    so that ``<lambda| diag(m0, m1)_q |psi> = m0 S0 + m1 S1``. One pass over the two vectors for
+    all the qubits (their product, written to the scratch vector), then its row and column sums
+    as a ``(2**hi, 2**lo)`` matrix (qubits ``< hi`` are row bits, the others column bits)."""
+    n = kernels.num_qubits_of(psi)
+    if not scratch:
+        scratch.append(np.empty_like(psi))
+    w = scratch[0]
+    np.multiply(lamc, psi, out=w)
+    lo = n // 2
+    hi = n - lo
+    wm = w.reshape(1 << hi, 1 << lo)
+    rows = wm.sum(axis=1)
+    cols = wm.sum(axis=0)
+    out: dict[int, tuple[complex, complex]] = {}
+    for q in qubits:
+        v, pos = (rows, q) if q < hi else (cols, q - hi)
+        s = v.reshape(1 << pos, 2, -1).sum(axis=(0, 2))
+        out[q] = (complex(s[0]), complex(s[1]))
     return out
 
 
