@@ -40,7 +40,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
@@ -253,12 +253,8 @@ def _flush_stdout() -> None:
     (BrokenPipeError) is left to click, which exits quietly."""
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
-        raise
     except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            raise
-        raise _stdout_failed(exc) from None
+        _reraise_stdout_error(exc)
 
 
 def echo_stdout(text: str) -> None:
@@ -266,12 +262,15 @@ def echo_stdout(text: str) -> None:
     try:
         click.echo(text)
         sys.stdout.flush()
-    except BrokenPipeError:
-        raise
     except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            raise
-        raise _stdout_failed(exc) from None
+        _reraise_stdout_error(exc)
+
+
+def _reraise_stdout_error(exc: OSError) -> NoReturn:
+    """A closed pipe goes on to click (which exits quietly); any other write error is exit 2."""
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        raise exc
+    raise _stdout_failed(exc) from None
 
 
 def _is_special(path: str) -> bool:

@@ -789,17 +789,8 @@ def _xor_permuted(psi: np.ndarray, xmask: int, n: int) -> np.ndarray:
     """``psi[j ^ xmask]`` for all j, as a view: runs of flipped bits are reversed axes."""
     if xmask == 0:
         return psi
-    sizes: list[int] = []
-    flips: list[bool] = []
-    for q in range(n):
-        f = bool((xmask >> (n - 1 - q)) & 1)
-        if flips and flips[-1] == f:
-            sizes[-1] *= 2
-        else:
-            sizes.append(2)
-            flips.append(f)
-    view = psi.reshape(sizes)[tuple(slice(None, None, -1) if f else slice(None) for f in flips)]
-    return view.reshape(-1)
+    sizes, flips = _xor_runs(xmask, n)
+    return psi.reshape(sizes)[flips].reshape(-1)
 
 
 # --- time evolution ----------------------------------------------------------------------------
