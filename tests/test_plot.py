@@ -357,7 +357,8 @@ def test_long_labels_switch_to_horizontal_bars() -> None:
         assert not any(_overlap(a, b) for i, a in enumerate(vals) for b in vals[i + 1:])
 
 
-def _legend_clear(fig, values: bool = True) -> None:  # noqa: ANN001
+def _legend_clear(fig, values: bool = True) -> list:  # noqa: ANN001
+    """Assert the legend overlaps no bar or value label; returns the overlapping boxes (none)."""
     r = _drawn(fig)
     ax = fig.axes[0]
     leg = ax.get_legend().get_window_extent(r)
@@ -366,6 +367,7 @@ def _legend_clear(fig, values: bool = True) -> None:  # noqa: ANN001
     assert ax.patches and (ax.texts or not values)
     hit = [b for b in others if _overlap(leg, b)]
     assert not hit, (leg, hit)
+    return hit
 
 
 @pytest.mark.parametrize("sets", [
@@ -374,13 +376,13 @@ def _legend_clear(fig, values: bool = True) -> None:  # noqa: ANN001
     [{format(i, "03b"): 1 for i in range(8)}, {format(i, "03b"): 1 + i % 2 for i in range(8)}],
 ])
 def test_legend_does_not_cover_bars_or_value_labels(sets: list) -> None:
-    _legend_clear(plot_histogram(sets, legend=["ideal", "a noisy device"]))
+    assert _legend_clear(plot_histogram(sets, legend=["ideal", "a noisy device"])) == []
     from matplotlib.figure import Figure  # also inside a given Axes
 
     ax = Figure(figsize=(6.4, 4.8)).add_subplot()
     # (value labels only where they fit: 16 bars in 5 inches have none)
-    _legend_clear(plot_histogram(sets, legend=["ideal", "a noisy device"], ax=ax),
-                  values=len(sets[0]) < 8)
+    assert _legend_clear(plot_histogram(sets, legend=["ideal", "a noisy device"], ax=ax),
+                         values=len(sets[0]) < 8) == []
 
 
 def test_legend_clear_in_horizontal_comparison() -> None:

@@ -102,8 +102,9 @@ def test_headerless_file_warns_with_its_path(tmp_path):
 def test_a_file_with_its_header_gives_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loads_qasm("OPENQASM 2.0;\n" + SAT_LIKE)
-        loads_qasm("// comment\n/* block */ OPENQASM 2.0;\n" + SAT_LIKE)
+        plain = loads_qasm("OPENQASM 2.0;\n" + SAT_LIKE)
+        commented = loads_qasm("// comment\n/* block */ OPENQASM 2.0;\n" + SAT_LIKE)
+    assert plain == commented and plain.num_qubits > 0
 
 
 @pytest.mark.parametrize("text", [
@@ -113,7 +114,8 @@ def test_a_file_with_its_header_gives_no_warning():
 ])
 def test_other_headerless_openqasm2_programs_load(text):
     with pytest.warns(qsim.QsimWarning, match="no 'OPENQASM 2.0;' header"):
-        loads_qasm(text)
+        circuit = loads_qasm(text)
+    assert circuit == loads_qasm("OPENQASM 2.0;\n" + text)
 
 
 def test_a_wrong_or_absent_program_is_still_an_error_without_a_header():

@@ -377,9 +377,9 @@ def bounded(seconds: float, headroom: int) -> Iterator[None]:
             resource.setrlimit(resource.RLIMIT_AS, old_limit)
 
 
-def check_in_process(source: bytes, shots: int) -> None:
-    """Load and run: a Circuit and a Result, or a QsimError; any other exception escapes and
-    fails the test (hypothesis reports each distinct one)."""
+def check_in_process(source: bytes, shots: int) -> str:
+    """Load and run: a Circuit and a Result ("ran"), or a QsimError ("refused"); any other
+    exception escapes and fails the test (hypothesis reports each distinct one)."""
     with bounded(IN_PROCESS_TIMEOUT_S, IN_PROCESS_MEMORY_HEADROOM), warnings.catch_warnings():
         warnings.simplefilter("ignore", QsimWarning)  # e.g. no header: a warning, not a failure
         # numpy's floating-point warnings (divide by zero, overflow, invalid value) are bugs: the
@@ -388,13 +388,14 @@ def check_in_process(source: bytes, shots: int) -> None:
         try:
             circuit = qsim.loads_qasm(source, filename="fuzz.qasm")
         except QsimError:
-            return
+            return "refused"
         assert isinstance(circuit, qsim.Circuit)
         try:
             result = qsim.run(circuit, shots=shots, seed=1, max_memory=RUN_MAX_MEMORY)
         except QsimError:
-            return
+            return "refused"
         assert isinstance(result, qsim.Result)
+        return "ran"
 
 
 FUZZ = dict(deadline=None, suppress_health_check=[
@@ -404,14 +405,14 @@ FUZZ = dict(deadline=None, suppress_health_check=[
 @settings(max_examples=IN_PROCESS_EXAMPLES, **FUZZ)
 @given(source=sources(), shots=shot_counts)
 def test_load_and_run_raise_only_qsim_errors(source: bytes, shots: int) -> None:
-    check_in_process(source, shots)
+    assert check_in_process(source, shots) in ("ran", "refused")
 
 
 @pytest.mark.slow
 @settings(max_examples=IN_PROCESS_EXAMPLES_SLOW, **FUZZ)
 @given(source=sources(), shots=shot_counts)
 def test_load_and_run_raise_only_qsim_errors_long(source: bytes, shots: int) -> None:
-    check_in_process(source, shots)
+    assert check_in_process(source, shots) in ("ran", "refused")
 
 
 # --- the command line, in a subprocess ------------------------------------------------------------
@@ -427,7 +428,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def check_cli(source: bytes, shots: int) -> None:
+def check_cli(source: bytes, shots: int) -> int:
     """``qsim run`` in a subprocess with bounded memory and time: exit 0, 2 or 3, no traceback,
     only ``qsim: `` and ``file:line:col: `` lines on stderr, a counts table when it succeeds."""
     with tempfile.TemporaryDirectory(prefix="qsim-fuzz-") as tmp:
@@ -455,19 +456,20 @@ def check_cli(source: bytes, shots: int) -> None:
         heads = [i for i, line in enumerate(lines) if COUNTS_HEADER.match(line)]
         assert heads and heads[0] + 1 < len(lines) and lines[heads[0] + 1].strip(), (
             f"exit code 0 without a counts table on stdout:\n{stdout}")
+    return proc.returncode
 
 
 @settings(max_examples=CLI_EXAMPLES, **FUZZ)
 @given(source=sources(), shots=shot_counts)
 def test_cli_run_exits_cleanly(source: bytes, shots: int) -> None:
-    check_cli(source, shots)
+    assert check_cli(source, shots) in EXIT_CODES
 
 
 @pytest.mark.slow
 @settings(max_examples=CLI_EXAMPLES_SLOW, **FUZZ)
 @given(source=sources(), shots=shot_counts)
 def test_cli_run_exits_cleanly_long(source: bytes, shots: int) -> None:
-    check_cli(source, shots)
+    assert check_cli(source, shots) in EXIT_CODES
 
 
 # --- a few fixed inputs named in the issue, always run --------------------------------------------
@@ -499,9 +501,9 @@ FIXED = {
 
 @pytest.mark.parametrize("source, shots", FIXED.values(), ids=FIXED.keys())
 def test_fixed_inputs_in_process(source: bytes, shots: int) -> None:
-    check_in_process(source, shots)
+    assert check_in_process(source, shots) in ("ran", "refused")
 
 
 @pytest.mark.parametrize("source, shots", FIXED.values(), ids=FIXED.keys())
 def test_fixed_inputs_cli(source: bytes, shots: int) -> None:
-    check_cli(source, shots)
+    assert check_cli(source, shots) in EXIT_CODES
