@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..circuit import MAX_DEFINITION_DEPTH, Circuit, GateDefinition, Instruction
 from ..errors import CircuitError
@@ -93,6 +94,44 @@ _NOT_GATES = ("measure", "reset")
 
 #: What :func:`lower` returns: native instructions (gates, ``unitary``, measure, reset) and calls.
 LoweredOp = Instruction | DefinedGate
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ChannelOp:
+    """A noise channel applied to ``qubits`` (``qubits[0]`` its first Kraus factor), inserted
+    after the gates when a noise model is applied (:func:`qsim.noise.insert.apply_noise`); it runs
+    only when ``condition`` holds, like the gate it follows. ``channel`` is a
+    :class:`qsim.noise.Channel` (not imported here: compiling needs no noise code)."""
+
+    channel: Any
+    qubits: tuple[int, ...]
+    condition: tuple[str, int] | None = None
+
+    @property
+    def name(self) -> str:
+        return "channel"
+
+    @property
+    def params(self) -> tuple[float, ...]:
+        return ()
+
+    @property
+    def clbits(self) -> tuple[int, ...]:
+        return ()
+
+    @property
+    def size(self) -> int:
+        return 1
+
+    def __str__(self) -> str:
+        s = f"{self.channel.name} " + ",".join(f"q{q}" for q in self.qubits)
+        if self.condition:
+            s = f"if({self.condition[0]}=={self.condition[1]}) " + s
+        return s
+
+
+#: What the planner takes: lowered operations and, once a noise model is applied, channels.
+PlanOp = Instruction | DefinedGate | ChannelOp
 
 
 class _Frame:
@@ -201,9 +240,9 @@ def _check_bound(circuit: Circuit, ins_list: Sequence[Instruction]) -> None:
                                    "qsim.expectation / sweep / gradient")
 
 
-def expanded_size(ops: Sequence[LoweredOp]) -> int:
+def expanded_size(ops: Sequence[PlanOp]) -> int:
     """Native gates ``ops`` stand for when every call is expanded (counted, never built;
-    measurements and resets are not gates)."""
+    measurements and resets are not gates, a noise channel counts one)."""
     return sum(op.size if isinstance(op, DefinedGate) else op.name not in _NOT_GATES
                for op in ops)
 

@@ -13,25 +13,32 @@ unconditional gates (``"gates"``), single conditional gates (``"gate"``), measur
   distribution sampled. Otherwise the engine branches on the measurement steps
   (:mod:`qsim.engine.branching`), or follows one trajectory (``defer=False``: every measurement
   and reset is a step, as :func:`qsim.simulate` and the per-shot reference run them).
+* **Noise channels** (:class:`qsim.compile.lower.ChannelOp`, inserted by a noise model). With
+  ``channel_steps`` (state vectors: a channel is sampled, one Kraus operator per branch) each is a
+  ``"channel"`` step and a branch point; without (a density matrix applies the whole channel) it
+  is one more operation of a gate run. Either way it touches its qubits, so a measurement before
+  it is not deferred.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ..circuit import Circuit
-from .lower import LoweredOp
+from .lower import LoweredOp, PlanOp
 
 
 @dataclass(frozen=True)
 class Step:
     """One step: ``kind`` is ``"gates"`` (a run of unconditional gates in ``block``), ``"gate"``
-    (one conditional gate), ``"measure"`` (``qubit`` into ``clbit``) or ``"reset"``.
+    (one conditional gate), ``"measure"`` (``qubit`` into ``clbit``), ``"reset"`` or
+    ``"channel"`` (the noise channel ``block[0]``, sampled).
     ``condition`` as in :class:`qsim.Instruction`."""
 
     kind: str
-    block: tuple[LoweredOp, ...] = ()
+    block: tuple[PlanOp, ...] = ()
     qubit: int = -1
     clbit: int = -1
     condition: tuple[str, int] | None = None
@@ -43,7 +50,7 @@ class Plan:
 
     ``steps``: what is executed. ``deferred``: the qubits sampled from each final state (order of
     first measurement); ``tail_bits[j]`` is a clbit whose final value comes from qubit
-    ``deferred[tail_src[j]]``. ``branch_points``: the number of measure/reset steps.
+    ``deferred[tail_src[j]]``. ``branch_points``: the number of measure/reset/channel steps.
     ``terminal``: only gate runs (sampled once from the final state). ``why_dynamic``: for other
     plans, the first instruction that needs a measurement step, in words.
     """
@@ -61,8 +68,10 @@ class Plan:
 
     @property
     def gates(self) -> tuple[LoweredOp, ...]:
-        """All unconditional gates, in order (the whole circuit's gates for a terminal plan)."""
-        return tuple(op for s in self.steps if s.kind == "gates" for op in s.block)
+        """All unconditional gates, in order (the whole circuit's gates for a terminal plan;
+        noise channels too when planned with ``channel_steps=False``)."""
+        return cast(tuple[LoweredOp, ...],
+                    tuple(op for s in self.steps if s.kind == "gates" for op in s.block))
 
     def max_states_alive(self, shots: int) -> int:
         """Upper bound on the states alive at once while branching ``shots`` shots: one pending
@@ -70,7 +79,10 @@ class Plan:
         return 1 + min(self.branch_points, int(shots).bit_length() - 1)
 
 
-def _why(op: LoweredOp, measured: set[int], touched: set[int], zero_start: bool) -> str:
+def _why(op: PlanOp, measured: set[int], touched: set[int], zero_start: bool,
+         channel_steps: bool) -> str:
+    if op.name == "channel" and channel_steps:
+        return f"the noise channel {op} is sampled per branch"
     if op.condition is not None:
         return f"the circuit has a classically controlled instruction ({op})"
     if op.name == "reset":
@@ -82,10 +94,11 @@ def _why(op: LoweredOp, measured: set[int], touched: set[int], zero_start: bool)
     return ""
 
 
-def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
-         zero_start: bool = True) -> Plan:
+def plan(circuit: Circuit, ops: Sequence[PlanOp], *, defer: bool = True,
+         zero_start: bool = True, channel_steps: bool = True) -> Plan:
     """Plan the lowered ``ops`` of ``circuit`` (see the module docstring). ``zero_start``: the
     state starts in |0...0> (so resets of untouched qubits can be dropped when deferring).
+    ``channel_steps``: noise channels are steps of their own (else gates of a run).
 
     The plan reads only names, qubits, clbits and conditions, so ``circuit.instructions`` can be
     planned unlowered too (what :func:`qsim.info.measurement_kind` does: no definition needed)."""
@@ -112,7 +125,7 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
                 read.update(circuit.creg_indices(x.condition[0]))
 
     steps: list[Step] = []
-    gates: list[LoweredOp] = []
+    gates: list[PlanOp] = []
     first_measured: dict[int, int] = {}  # deferred qubit -> order of first measurement
     last_writer: dict[int, int] = {}  # clbit -> index of the last measurement writing it
     touched: set[int] = set()
@@ -122,7 +135,7 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
         if x.name == "barrier":  # only unlowered instructions have them (e.g. from `qsim info`)
             continue
         if not why:
-            why = _why(x, measured, touched, zero_start)
+            why = _why(x, measured, touched, zero_start, channel_steps)
         if x.name == "measure":
             last_writer[x.clbits[0]] = i
             measured.add(x.qubits[0])
@@ -134,7 +147,8 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
             continue  # still |0>: nothing to do
         else:
             touched.update(x.qubits)
-        if x.name not in ("measure", "reset") and x.condition is None:
+        is_step = x.name == "channel" and channel_steps
+        if x.name not in ("measure", "reset") and x.condition is None and not is_step:
             gates.append(x)
             continue
         if gates:
@@ -145,11 +159,13 @@ def plan(circuit: Circuit, ops: Sequence[LoweredOp], *, defer: bool = True,
                               condition=x.condition))
         elif x.name == "reset":
             steps.append(Step("reset", qubit=x.qubits[0], condition=x.condition))
+        elif is_step:
+            steps.append(Step("channel", (x,), condition=x.condition))
         else:
             steps.append(Step("gate", (x,), condition=x.condition))
     if gates:
         steps.append(Step("gates", tuple(gates)))
-    branch_points = sum(s.kind in ("measure", "reset") for s in steps)
+    branch_points = sum(s.kind in ("measure", "reset", "channel") for s in steps)
     tail = sorted((b, ops[i].qubits[0]) for b, i in last_writer.items() if deferred_at[i])
     deferred = list(first_measured)
     if branch_points or any(s.kind != "gates" for s in steps):
