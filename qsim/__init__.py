@@ -16,10 +16,25 @@ from typing import Any
 
 from . import gates
 from .circuit import Circuit, DefinitionOp, GateDefinition, Instruction
+from .density_matrix import DensityMatrix
 from .engine import run, simulate
 from .errors import CircuitError, QasmError, QsimError, QsimWarning, SimulationError
 from .expr import Parameter
 from .kron import bell, bra, controlled, embed, ghz, ket, kron, kron_apply, proj
+from .noise import (
+    Channel,
+    NoiseModel,
+    amplitude_damping,
+    bit_flip,
+    bit_phase_flip,
+    depolarizing,
+    kraus_channel,
+    pauli_channel,
+    phase_damping,
+    phase_flip,
+    reset_error,
+    thermal_relaxation,
+)
 from .result import Result
 from .statevector import Statevector
 
@@ -52,7 +67,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Circuit", "CircuitError", "DefinitionOp", "GateDefinition", "Instruction", "QasmError",
+    "Circuit", "CircuitError", "DensityMatrix", "DefinitionOp", "GateDefinition", "Instruction", "QasmError",
     "Parameter", "QsimError", "QsimWarning", "Result", "SimulationError", "Statevector", "bell", "bra", "controlled", "embed",
     "gates", "ghz", "ket", "kron", "kron_apply", "proj", "run", "simulate", *_LAZY,
+    # noise (qsim.noise)
+    "Channel", "NoiseModel", "amplitude_damping", "bit_flip", "bit_phase_flip", "depolarizing",
+    "kraus_channel", "pauli_channel", "phase_damping", "phase_flip", "reset_error",
+    "thermal_relaxation",
 ]

@@ -10,12 +10,15 @@ Saving and loading (:meth:`Result.to_dict`, :meth:`Result.to_json`, :meth:`Resul
      "qubits": 2, "clbits": 2, "registers": [{"name": "c", "size": 2}], "bit_order": "big",
      "implicit_measurement": false, "time_s": 0.01,
      "memory": ["00", "11", ...],          # only when the Result has a memory
-     "metadata": {...},                    # only when not empty
+     "metadata": {...},                    # only when not empty (a noisy run's model: "noise")
+     "branches": 12,                       # only for a noisy run: the branches simulated
+     "density_matrix": [[re, im], ...],    # only with keep_state on the density backend
      "state": [[re, im], ...]}             # only when the Result has a state
 
 ``state`` is the whole state vector, 2**qubits ``[re, im]`` pairs in basis order (qubit 0 the
 most significant bit of the index, whatever ``bit_order``); it is omitted when the Result has
-none. Reading, only ``counts`` and ``shots`` are required; every key not listed above (the CLI's
+none; ``density_matrix`` is rho row-major (4**qubits pairs). Reading, only ``counts`` and
+``shots`` are required; every key not listed above (the CLI's
 ``precision``, ``gates``, ``file``, ``state_threshold``, ``probabilities``, ...) is kept in
 ``metadata``. The CLI's ``statevector`` listing ``{basis: [re, im]}`` becomes ``state`` when it
 lists every basis state (``qsim run --statevector --all``), and is kept in ``metadata``
@@ -32,7 +35,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .bits import check_bit_order
+from .density_matrix import DensityMatrix
 from .statevector import Statevector
 
 #: Outcomes listed in :meth:`Result._repr_html_` (the rest are summed in a note).
@@ -40,7 +46,8 @@ HTML_TOP = 20
 
 # Keys of the JSON form that map to Result fields (the rest go to ``metadata``).
 _KNOWN = frozenset({"counts", "shots", "seed", "backend", "qubits", "clbits", "registers",
-                    "bit_order", "implicit_measurement", "time_s", "memory", "metadata", "state"})
+                    "bit_order", "implicit_measurement", "time_s", "memory", "metadata", "state",
+                    "branches", "density_matrix"})
 
 
 @dataclass
@@ -50,7 +57,11 @@ class Result:
     ``counts`` maps bitstrings (see the module docstring for the bit order) to numbers of shots;
     ``memory`` lists each shot's bitstring in the order the shots were taken (when requested).
     ``registers`` are the classical registers ``(name, size)`` in declaration order.
-    ``state`` is the final :class:`Statevector` when ``keep_state=True`` was asked for.
+    ``state`` is the final :class:`Statevector` when ``keep_state=True`` was asked for (on the
+    density backend ``density_matrix``, the final :class:`DensityMatrix`, instead). ``branches``:
+    the final branches simulated
+    (1 when the circuit was simulated once; for noisy shots, the distinct error/outcome patterns
+    that occurred). ``noise``: the :class:`qsim.NoiseModel` of a noisy run (else None).
     """
 
     counts: dict[str, int]
@@ -67,6 +78,9 @@ class Result:
     #: The final state, when asked for (``qsim.run(..., keep_state=True)``): the state before the
     #: terminal measurements, or one trajectory (drawn with ``seed``) of a dynamic circuit.
     state: Statevector | None = field(default=None, repr=False)
+    branches: int | None = field(default=None, compare=False)
+    density_matrix: DensityMatrix | None = field(default=None, repr=False)
+    noise: Any = field(default=None, repr=False, compare=False)
 
     @property
     def num_clbits(self) -> int:
@@ -104,6 +118,14 @@ class Result:
             out["memory"] = list(self.memory)
         if self.metadata:
             out["metadata"] = dict(self.metadata)
+        if self.noise is not None:  # noiseless results keep the CLI's keys unchanged
+            if self.branches is not None:
+                out["branches"] = self.branches
+            if hasattr(self.noise, "to_dict"):
+                out.setdefault("metadata", {})["noise"] = self.noise.to_dict()
+        if self.density_matrix is not None:
+            out["density_matrix"] = [[float(a.real), float(a.imag)]
+                                     for a in self.density_matrix.data.ravel().tolist()]
         if self.state is not None:
             out["state"] = [[float(a.real), float(a.imag)] for a in self.state.data.tolist()]
         return out
@@ -164,7 +186,15 @@ class Result:
             raise ValueError("Result.from_dict: metadata must be a dict")
         metadata = dict(metadata)
         metadata.update((k, v) for k, v in d.items() if k not in _KNOWN)
-        state = None
+        state: Statevector | None = None
+        rho = None
+        if d.get("density_matrix") is not None:
+            flat = _state(d["density_matrix"], "density_matrix").data
+            side = int(round(np.sqrt(flat.size)))
+            if side * side != flat.size:
+                raise ValueError(f"Result.from_dict: density_matrix has {flat.size} entries, not "
+                                 "4**n")
+            rho = DensityMatrix(flat.reshape(side, side))
         if d.get("state") is not None:
             state = _state(d["state"], "state")
         elif isinstance(metadata.get("statevector"), Mapping):
@@ -179,10 +209,13 @@ class Result:
             elif state.num_qubits != num_qubits:
                 raise ValueError(f"Result.from_dict: state of {state.num_qubits} qubit(s) but "
                                  f"qubits={num_qubits}")
+        branches = d.get("branches")
+        if branches is not None:
+            branches = _count(branches, "branches")
         return cls(counts=counts, shots=shots, seed=seed, registers=registers,
                    bit_order=bit_order, memory=memory, backend=backend, num_qubits=num_qubits,
                    time_s=float(time_s), implicit_measurement=implicit, metadata=metadata,
-                   state=state)
+                   state=state, branches=branches, density_matrix=rho)
 
     def to_json(self, path: str | os.PathLike[str] | None = None, indent: int | None = 2) -> str:
         """The JSON text of :meth:`to_dict`; also written (with a final newline) to ``path``

@@ -39,6 +39,16 @@ work therefore grows with the number of distinct branches, not with ``shots``.
   one float64 per amplitude when a branch's deferred measurements are sampled) comes on top, as
   in the terminal-measurement path.
 
+* **Noise** (channel steps of a plan made with a noise model, :mod:`qsim.engine.noisy`). At a
+  channel the branch's shots are split multinomially over its Kraus outcomes (probabilities fixed
+  for a unitary mixture, ``||K_i psi||^2`` for a general channel); every outcome but the one with
+  most shots walks on a copy, so the bound on states alive holds. Runs of gates and mixture
+  channels are crossed in one step (:class:`~qsim.engine.noisy.MixtureRuns`): the first channel
+  where some shot errs is drawn directly and the gates before it applied as a few fused blocks.
+  Readout error on a mid-circuit measurement splits the shots between the true and the flipped
+  record (same state). Noise splits extend the branch path with keys of their own (and fold a
+  long path into a digest), so noiseless runs draw exactly as before.
+
 :func:`run_per_shot` (one trajectory per shot, from a fresh copy of the initial state) is kept as
 the simple reference.
 """
@@ -59,6 +69,16 @@ from ..circuit import Circuit
 from ..compile.plan import Plan
 from ..errors import QsimWarning, SimulationError
 from .job import Job, make_job
+from .noisy import (
+    CHANNEL_KEY,
+    KRAUS_SLOTS,
+    READOUT_KEY,
+    MixtureRuns,
+    apply_readout,
+    flip_probability,
+    sample_outcomes,
+    scratch_states,
+)
 from .sampling import Sampled, key_counts, sample_keys
 from .trajectory import condition_holds, run_trajectory
 
@@ -66,6 +86,9 @@ LeafHook = Callable[[np.ndarray, int, np.ndarray], None]
 
 #: Spawn key of the generator that orders the memory list (branch paths never reach it).
 _ORDER_KEY = (1 << 40,)
+#: Noise splits fold a branch path longer than this into a digest marked by _FOLD_KEY.
+_FOLD_AT = 16
+_FOLD_KEY = 1 << 43
 #: The per-shot fallback warns when its estimated run time exceeds this many seconds.
 SLOW_FALLBACK_S = 10.0
 
@@ -93,22 +116,36 @@ class _Walker:
 
     def __init__(self, circuit: Circuit, plan: Plan, prepared: list[Any], root: int,
                  bit_order: str, merge_resets: bool, ordered: bool,
-                 on_leaf: LeafHook | None = None) -> None:
+                 on_leaf: LeafHook | None = None,
+                 readout: list[np.ndarray | None] | None = None) -> None:
         self.circuit, self.plan, self.prepared, self.root = circuit, plan, prepared, root
         self.bit_order, self.merge_resets, self.on_leaf = bit_order, merge_resets, on_leaf
-        self.ordered = ordered
+        self.ordered, self.readout = ordered, readout
+        self.fast: MixtureRuns | None = None
         self.key_ids: dict[str, int] = {}
         self.leaves: list[Sampled] = []  # per final branch, in traversal order
         self.stats = BranchStats()
         self.alive = 1
 
     def walk(self, state: State, clbits: np.ndarray, n: int, pc: int,
-             path: tuple[int, ...]) -> None:
+             path: tuple[int, ...], record: tuple[int, int, int] | None = None) -> None:
         """Run steps ``pc:`` on the branch ``path`` holding ``n`` shots; recurses on the smaller
-        side of a split and continues the larger side in place."""
+        side of a split and continues the larger side in place. ``record``: (qubit, clbit,
+        outcome) of a measurement whose bit is still to be recorded (through readout error)."""
         steps = self.plan.steps
         rng = _branch_rng(self.root, path)
+        if record is not None:
+            n, path, rng = self.record(state, clbits, n, pc, path, rng, *record)
+        fast = self.fast
         while pc < len(steps):
+            if fast is not None and fast.in_run[pc]:
+                pc, counts = fast.advance(state, n, pc, rng)
+                if counts is not None:
+                    block = self.prepared[pc]
+                    pc += 1
+                    n, path, rng = self.split(state, clbits, pc, path, rng, block.probs,
+                                              counts, block)
+                continue
             step = steps[pc]
             block = self.prepared[pc]
             pc += 1
@@ -118,6 +155,9 @@ class _Walker:
             if step.kind in ("gates", "gate"):
                 state.apply(block)
                 self.stats.gate_calls += 1
+                continue
+            if step.kind == "channel":
+                n, path, rng = self.channel(state, clbits, n, pc, path, rng, block)
                 continue
             q, reset = step.qubit, step.kind == "reset"
             w0, w1 = state.qubit_weights(q)
@@ -133,10 +173,9 @@ class _Walker:
                 self.stats.splits += 1
                 self.stats.peak_states = max(self.stats.peak_states, self.alive)
                 _project(other, q, small, w1 if small else w0, reset)
-                if not reset:
-                    sub_bits[step.clbit] = small
                 self.walk(other, sub_bits, k1 if small else n - k1, pc,
-                          path + (2 * (pc - 1) + small,))
+                          path + (2 * (pc - 1) + small,),
+                          None if reset else (q, step.clbit, small))
                 del other
                 self.alive -= 1
                 outcome = 1 - small
@@ -147,8 +186,85 @@ class _Walker:
                 outcome = 1 if k1 == n else 0
             _project(state, q, outcome, w1 if outcome else w0, reset)
             if not reset:
-                clbits[step.clbit] = outcome
+                n, path, rng = self.record(state, clbits, n, pc, path, rng, q, step.clbit,
+                                           outcome)
         self.leaf(state, clbits, n, rng)
+
+    def _extend(self, path: tuple[int, ...], key: int) -> tuple[int, ...]:
+        """``path + (key,)`` for a split made by noise; a path longer than :data:`_FOLD_AT` is
+        folded into a 128-bit digest of itself (noisy branches split at many channels, and a
+        generator's cost grows with its path)."""
+        out = path + (key,)
+        if len(out) <= _FOLD_AT:
+            return out
+        words = np.random.SeedSequence(self.root, spawn_key=out).generate_state(4)
+        return (_FOLD_KEY, *(int(w) for w in words))
+
+    def _spawn(self, state: State, clbits: np.ndarray, n: int, pc: int,
+               path: tuple[int, ...]) -> None:
+        """Walk a copy of ``state`` / ``clbits`` holding ``n`` shots from step ``pc``."""
+        self.alive += 1
+        self.stats.splits += 1
+        self.stats.peak_states = max(self.stats.peak_states, self.alive)
+        self.walk(state, clbits, n, pc, path)
+        self.alive -= 1
+
+    def record(self, state: State, clbits: np.ndarray, n: int, pc: int, path: tuple[int, ...],
+               rng: np.random.Generator, q: int, clbit: int, outcome: int
+               ) -> tuple[int, tuple[int, ...], np.random.Generator]:
+        """Write the bit a measurement of ``q`` with true ``outcome`` records: with readout
+        error, the ``n`` shots split binomially between the true and the flipped bit (the state
+        is the same; the flipped side walks on a copy). Returns the shots, path and generator
+        the branch continues with."""
+        f = flip_probability(self.readout, q, outcome)
+        kf = int(rng.binomial(n, f)) if f > 0 else 0
+        if kf == 0 or kf == n:
+            clbits[clbit] = outcome if kf == 0 else 1 - outcome
+            return n, path, rng
+        # The side with fewer shots walks on the copy (at most half the shots per level).
+        flip_aside = kf <= n - kf
+        sub_bits = clbits.copy()
+        sub_bits[clbit] = 1 - outcome if flip_aside else outcome
+        self._spawn(state.copy(), sub_bits, kf if flip_aside else n - kf, pc,
+                    self._extend(path, READOUT_KEY + 2 * (pc - 1) + int(flip_aside)))
+        clbits[clbit] = outcome if flip_aside else 1 - outcome
+        path = self._extend(path, READOUT_KEY + 2 * (pc - 1) + int(not flip_aside))
+        return (n - kf if flip_aside else kf), path, _branch_rng(self.root, path)
+
+    def channel(self, state: State, clbits: np.ndarray, n: int, pc: int, path: tuple[int, ...],
+                rng: np.random.Generator, block: Any
+                ) -> tuple[int, tuple[int, ...], np.random.Generator]:
+        """Split the ``n`` shots over the Kraus outcomes of a channel step (multinomially, with
+        the outcome probabilities on this branch's state); every outcome but the one with most
+        shots walks on a copy (so each holds at most half the shots), that one continues in
+        place. Returns the shots, path and generator the branch continues with."""
+        p = block.probabilities(state)
+        return self.split(state, clbits, pc, path, rng, p, sample_outcomes(rng, n, p), block)
+
+    def split(self, state: State, clbits: np.ndarray, pc: int, path: tuple[int, ...],
+              rng: np.random.Generator, p: np.ndarray, counts: np.ndarray, block: Any
+              ) -> tuple[int, tuple[int, ...], np.random.Generator]:
+        """Continue each Kraus outcome of a channel step (``pc - 1``) with its ``counts`` shots
+        (see :meth:`channel`); returns the shots, path and generator of the branch kept in
+        place."""
+        n = int(counts.sum())
+        order = np.argsort(-counts, kind="stable")
+        keep = int(order[0])
+        split = False
+        for i in order[1:].tolist():
+            if counts[i] == 0:
+                break
+            split = True
+            other = state.copy()
+            block.apply(other, i, float(p[i]))
+            self._spawn(other, clbits.copy(), int(counts[i]), pc,
+                        self._extend(path, CHANNEL_KEY + (pc - 1) * KRAUS_SLOTS + i))
+            del other
+        block.apply(state, keep, float(p[keep]))
+        if not split:
+            return n, path, rng
+        path = self._extend(path, CHANNEL_KEY + (pc - 1) * KRAUS_SLOTS + keep)
+        return int(counts[keep]), path, _branch_rng(self.root, path)
 
     def leaf(self, state: State, clbits: np.ndarray, n: int, rng: np.random.Generator) -> None:
         """Sample the deferred measurements of a final branch and record its ``n`` shots."""
@@ -163,7 +279,8 @@ class _Walker:
             self.leaves.append(Sampled(kid, np.array([n], dtype=np.int64),
                                        np.full(n, kid[0]) if self.ordered else None))
             return
-        self.leaves.append(sample_keys(state.probabilities(plan.deferred), n, rng, clbits,
+        p = apply_readout(state.probabilities(plan.deferred), plan.deferred, self.readout)
+        self.leaves.append(sample_keys(p, n, rng, clbits,
                                        plan.tail_bits, plan.tail_src, self.circuit.cregs,
                                        self.bit_order, self.key_ids, ordered=self.ordered))
 
@@ -192,8 +309,12 @@ def branch(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big
     """Branch ``shots`` shots of ``job`` (memory already checked by the caller)."""
     plan = job.plan()
     root = int(rng.integers(1 << 63))
-    walker = _Walker(job.circuit, plan, job.prepared(plan), root, bit_order,
-                     "merge_resets" in job.backend.capabilities, memory, on_leaf)
+    prepared = job.prepared(plan)
+    walker = _Walker(job.circuit, plan, prepared, root, bit_order,
+                     "merge_resets" in job.backend.capabilities, memory, on_leaf, job.readout)
+    if any(s.kind == "channel" for s in plan.steps):
+        fast = MixtureRuns(plan.steps, prepared, job.backend, job.num_qubits)
+        walker.fast = fast if fast.useful else None
     walker.walk(job.new_state(), np.zeros(job.circuit.num_clbits, dtype=np.uint8), int(shots), 0,
                 ())
     counts = key_counts(walker.leaves, len(walker.key_ids))
@@ -218,7 +339,7 @@ def per_shot(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "b
     for s in range(shots):
         t0 = time.perf_counter()
         clbits = np.zeros(circuit.num_clbits, dtype=np.uint8)
-        run_trajectory(circuit, plan, prepared, start.copy(), rng, clbits)
+        run_trajectory(circuit, plan, prepared, start.copy(), rng, clbits, job.readout)
         key = format_bits(clbits, circuit.cregs, bit_order)
         shot_index[s] = key_ids.setdefault(key, len(key_ids))
         if s == 0 and warn_after is not None:
@@ -240,23 +361,30 @@ def _duration(seconds: float) -> str:
 
 
 def run_dynamic(job: Job, shots: int, rng: np.random.Generator, bit_order: str = "big",
-                memory: bool = False, extra: int = 0
+                memory: bool = False, extra: int = 0, stats: BranchStats | None = None
                 ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
     """Sample ``shots`` shots of a dynamic circuit: branching when its states (and ``extra``
     bytes of sampling memory) fit, else one trajectory per shot (two states) when that fits, else
     SimulationError. Returns the keys, their counts and, with ``memory``, each shot's key index
-    in shot order."""
-    copies = job.plan().max_states_alive(shots)
+    in shot order. ``stats``, if given, receives the branching counters (``leaves``: the
+    branches simulated; per shot: one per shot)."""
+    # A general channel whose outcome probabilities need K_i psi computed takes one scratch copy.
+    scratch = scratch_states(job.plan())
+    copies = job.plan().max_states_alive(shots) + scratch
     what = "sampling"
     try:
         job.check_memory(copies, extra, what)
     except SimulationError:
-        if copies <= 2:
+        if copies <= 2 + scratch:
             raise
-        job.check_memory(2, extra, what)
+        job.check_memory(2 + scratch, extra, what)
         keys, idx = per_shot(job, shots, rng, bit_order, warn_after=SLOW_FALLBACK_S)
+        if stats is not None:
+            stats.leaves = shots
         return keys, np.bincount(idx, minlength=len(keys)), idx if memory else None
     run = branch(job, shots, rng, bit_order, memory=memory)
+    if stats is not None:
+        stats.__dict__.update(run.stats.__dict__)
     return run.keys, run.counts, run.shot_index
 
 

@@ -18,19 +18,30 @@ from ..backends import get_backend
 from ..backends.base import precision_dtype
 from ..bits import check_bit_order
 from ..circuit import Circuit
+from ..density_matrix import DensityMatrix
 from ..errors import SimulationError
 from ..result import Result
 from ..statevector import Statevector
-from .branching import run_dynamic
+from .branching import BranchStats, run_dynamic
 from .job import Job, make_job
+from .noisy import (
+    apply_readout,
+    check_noise,
+    has_quantum_noise,
+    prefer_density,
+    scratch_states,
+)
 from .sampling import key_counts, sample_keys, sampling_bytes
 from .trajectory import run_trajectory
+
+#: ``run(method=...)`` values: how a noisy circuit is simulated.
+METHODS = ("auto", "density", "trajectories")
 
 #: Most shots one run takes (numpy's random counts are 64-bit).
 MAX_SHOTS = 2**63 - 1
 
 
-def _final_state(job: Job, seed: int | None) -> Statevector:
+def _final_state(job: Job, seed: int | None) -> Statevector | DensityMatrix:
     plan = job.plan()
     if plan.terminal:
         job.check_memory()
@@ -39,19 +50,33 @@ def _final_state(job: Job, seed: int | None) -> Statevector:
             state.apply(block)
     else:
         plan = job.plan(defer=False)
-        job.check_memory()
+        job.check_memory(1 + scratch_states(plan))
         state = job.new_state()
         run_trajectory(job.circuit, plan, job.prepared(plan), state, np.random.default_rng(seed),
-                       np.zeros(job.circuit.num_clbits, np.uint8))
+                       np.zeros(job.circuit.num_clbits, np.uint8), job.readout)
+    if "density_matrix" in job.backend.capabilities:
+        side = 1 << job.num_qubits
+        return DensityMatrix(state.to_host().reshape(side, side))
+    if has_quantum_noise(job.noise) and job.num_qubits:
+        # Sampled Kraus operators are applied unnormalised (qsim.engine.noisy).
+        norm2 = float(state.probabilities([0]).sum())
+        data = state.to_host()
+        data *= 1 / np.sqrt(norm2)  # in place: the state is not used again
+        return Statevector(data)
     return Statevector(state.to_host())
 
 
 def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "statevector",
              precision: str = "double", seed: int | None = None,
              max_memory: int | None = None, max_gates: int | None = None,
-             threads: int | None = None) -> Statevector:
+             threads: int | None = None, noise: Any = None) -> Any:
     """Final state vector of ``circuit`` (qubit 0 leftmost), starting from |0...0> or
-    ``initial_state``.
+    ``initial_state``; with ``backend="density"`` the final :class:`qsim.DensityMatrix`.
+
+    ``noise``: a :class:`qsim.NoiseModel` applied when lowering (the circuit stays plain). With
+    ``backend="density"`` its channels are applied exactly; with a state-vector backend one noisy
+    trajectory is returned (each channel applies one Kraus operator drawn with ``seed``, as
+    Cirq's ``Simulator`` does). Readout error does not change a state.
 
     Terminal measurements are ignored: the state just before them is returned. A circuit with
     mid-circuit measurement, reset or classical control follows one random trajectory drawn with
@@ -66,9 +91,10 @@ def simulate(circuit: Circuit, initial_state: Any = None, *, backend: str = "sta
     >>> simulate(Circuit(2).h(0).cx(0, 1)).probabilities()
     {'00': 0.4999999999999999, '11': 0.4999999999999999}
     """
+    noise = check_noise(noise)
     _check_state_fits(circuit, backend, precision, max_memory)
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
-                   max_memory=max_memory, threads=threads)
+                   max_memory=max_memory, threads=threads, noise=noise)
     job.check_gates(max_gates)
     return _final_state(job, seed)
 
@@ -93,7 +119,7 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         backend: str = "statevector", precision: str = "double", bit_order: str = "big",
         memory: bool = False, initial_state: Any = None, max_memory: int | None = None,
         keep_state: bool = False, max_gates: int | None = None,
-        threads: int | None = None) -> Result:
+        threads: int | None = None, noise: Any = None, method: str = "auto") -> Result:
     """Sample ``shots`` runs of ``circuit``; counts keyed by classical bitstrings.
 
     Keys: registers in declaration order joined by a space, c[0] leftmost in each
@@ -112,6 +138,23 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     ``max_gates`` and ``threads`` as in :func:`simulate`: the same seed gives the same counts
     at every thread count.
 
+    Noise: ``noise`` is a :class:`qsim.NoiseModel`, applied when lowering. ``method`` says how:
+
+    * ``"density"`` (also ``backend="density"``): the density matrix, channels applied exactly,
+      the final distribution sampled (16 * 4**n bytes; refused when it does not fit);
+    * ``"trajectories"``: noisy shots on the state vector (``backend``, default
+      ``"statevector"``): the shot-branching walker splits the shots over each channel's Kraus
+      outcomes (multinomially), so the work grows with the distinct error patterns that occur,
+      not with the shots (``Result.branches`` says how many were simulated);
+    * ``"auto"`` (default): the density matrix when it fits and is estimated cheaper (about
+      ``2**n`` against the expected number of branches), else noisy shots. A backend other than
+      ``"statevector"`` / ``"density"`` always gets noisy shots.
+
+    Readout error (``NoiseModel.readout``) is exact on both: the distribution of the terminal
+    measurements is multiplied by the per-qubit confusion matrices before sampling, and a
+    mid-circuit measurement records a bit flipped with the confusion probability. The same seed
+    gives the same counts. ``Result.noise`` is the model, ``Result.backend`` the backend used.
+
     >>> run(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7).counts
     {'00': 502, '11': 498}
     """
@@ -123,6 +166,11 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     check_bit_order(bit_order)
     seed = _resolve_seed(seed)
     t0 = time.perf_counter()
+    noise = check_noise(noise)
+    if method not in METHODS:
+        raise SimulationError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if noise is not None or method != "auto":
+        backend = _noisy_backend(circuit, noise, backend, method, shots, precision, max_memory)
     _check_state_fits(circuit, backend, precision, max_memory)
     given = circuit
     implicit = not circuit.has_measurements()
@@ -133,14 +181,15 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         circuit.measure_all()
     rng = np.random.default_rng(seed)
     job = make_job(circuit, backend=backend, precision=precision, initial_state=initial_state,
-                   max_memory=max_memory, threads=threads)
+                   max_memory=max_memory, threads=threads, noise=noise)
     job.check_gates(max_gates)
+    stats = BranchStats()
     plan = job.plan()
     # Host memory for sampling one final state: the full probability vector while marginalising,
     # the measured qubits' distribution, and the draws (sample_counts).
     extra = (8 << circuit.num_qubits) + (8 << len(plan.deferred)) + sampling_bytes(
         1 << len(plan.deferred), shots, memory)
-    final: Statevector | None = None
+    final: Statevector | DensityMatrix | None = None
     shot_index: np.ndarray | None
     if plan.terminal:
         job.check_memory(1, extra, "the outcome probabilities and samples")
@@ -148,24 +197,53 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         for block in job.prepared(plan):
             state.apply(block)
         key_ids: dict[str, int] = {}
-        drawn = sample_keys(state.probabilities(plan.deferred), shots, rng,
+        p = apply_readout(state.probabilities(plan.deferred), plan.deferred, job.readout)
+        drawn = sample_keys(p, shots, rng,
                             np.zeros(circuit.num_clbits, np.uint8), plan.tail_bits,
                             plan.tail_src, circuit.cregs, bit_order, key_ids, ordered=memory)
         keys = list(key_ids)
         counts_arr = key_counts([drawn], len(keys))
         shot_index = drawn.per_shot
         if keep_state:
-            final = Statevector(state.to_host())
+            host = state.to_host()
+            final = (DensityMatrix(host.reshape(1 << circuit.num_qubits, -1))
+                     if "density_matrix" in job.backend.capabilities else Statevector(host))
         del state
     else:
-        keys, counts_arr, shot_index = run_dynamic(job, shots, rng, bit_order, memory, extra)
+        keys, counts_arr, shot_index = run_dynamic(job, shots, rng, bit_order, memory, extra,
+                                                   stats)
         if keep_state:
             final = _final_state(make_job(given, backend=backend, precision=precision,
                                           initial_state=initial_state, max_memory=max_memory,
-                                          threads=threads), seed)
+                                          threads=threads, noise=noise), seed)
     counts = {k: int(c) for k, c in sorted(zip(keys, counts_arr)) if c}
     mem = [keys[i] for i in shot_index] if memory and shot_index is not None else None
     return Result(counts=counts, shots=int(shots), seed=seed, registers=list(circuit.cregs),
                   bit_order=bit_order, memory=mem, backend=backend,
                   num_qubits=circuit.num_qubits, time_s=time.perf_counter() - t0,
-                  implicit_measurement=implicit, state=final)
+                  implicit_measurement=implicit,
+                  state=final if isinstance(final, Statevector) else None,
+                  density_matrix=final if isinstance(final, DensityMatrix) else None,
+                  branches=stats.leaves or 1, noise=noise)
+
+
+def _noisy_backend(circuit: Circuit, noise: Any, backend: str, method: str, shots: int,
+                   precision: str, max_memory: int | None) -> str:
+    """The backend a noisy run uses (see :func:`run`'s ``method``)."""
+    if method == "density" or backend == "density":
+        if method == "trajectories":
+            raise SimulationError("method='trajectories' needs a state-vector backend, not "
+                                  "'density'")
+        return "density"
+    if method == "trajectories" or backend != "statevector" or not has_quantum_noise(noise):
+        return backend
+    density = get_backend("density")
+    try:
+        density.check_memory(circuit.num_qubits, precision_dtype(precision), max_memory)
+    except SimulationError:
+        return backend
+    from ..compile.lower import lower
+    from ..noise.insert import apply_noise
+
+    ops = apply_noise(circuit, lower(circuit), noise)
+    return "density" if prefer_density(circuit.num_qubits, ops, shots) else backend

@@ -38,15 +38,30 @@ def measure(state: State, qubit: int, rng: np.random.Generator, reset: bool = Fa
 
 
 def run_trajectory(circuit: Circuit, plan: Plan, prepared: Sequence[Any], state: State,
-                   rng: np.random.Generator, clbits: np.ndarray) -> None:
+                   rng: np.random.Generator, clbits: np.ndarray,
+                   readout: Sequence[np.ndarray | None] | None = None) -> None:
     """Run the steps of ``plan`` (planned with ``defer=False``) on ``state``: measurements
-    collapse it and write ``clbits`` (uint8, flat bit order); conditions read it.
-    ``prepared[i]`` is the backend's block for step i (None for measure/reset steps)."""
+    collapse it and write ``clbits`` (uint8, flat bit order); conditions read it; noise channels
+    apply one Kraus operator drawn with its probability. ``prepared[i]`` is the backend's block
+    for step i (None for measure/reset steps). ``readout``: per qubit, a confusion matrix
+    ``M[true][read]`` the recorded bit is drawn from (the state collapses on the true outcome)."""
     for step, block in zip(plan.steps, prepared):
         if step.condition is not None and not condition_holds(circuit, step.condition, clbits):
             continue
         if step.kind == "measure":
-            clbits[step.clbit] = measure(state, step.qubit, rng)
+            outcome = measure(state, step.qubit, rng)
+            if readout is not None and readout[step.qubit] is not None:
+                m = readout[step.qubit]
+                assert m is not None
+                outcome = outcome ^ int(rng.random() < m[outcome][1 - outcome])
+            clbits[step.clbit] = outcome
+        elif step.kind == "channel":
+            p = block.probabilities(state)
+            i = min(int(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right")),
+                    p.size - 1)
+            if p[i] <= 0:  # only by rounding at the end of the cumulative sum
+                i = int(np.argmax(p))
+            block.apply(state, i, float(p[i]))
         elif step.kind == "reset":
             measure(state, step.qubit, rng, reset=True)
         else:
