@@ -29,6 +29,9 @@ ATOL = {np.complex128: 1e-10, np.complex64: 2e-5}
 
 @pytest.fixture(params=BACKEND_NAMES)
 def backend(request: pytest.FixtureRequest) -> type[State]:
+    if request.param == "mpi":  # one rank here; tests/mpi runs 2-8 ranks (make test-mpi)
+        pytest.importorskip("mpi4py", reason="the mpi backend needs mpi4py: pip install "
+                            "'qsim[mpi]'")
     return get_backend(request.param)
 
 
@@ -81,6 +84,15 @@ def reference(n: int, ref: list, start: np.ndarray) -> np.ndarray:
     return psi
 
 
+def on_host(backend: type[State], psi: np.ndarray) -> np.ndarray:
+    """What ``to_host()`` holds for the pure state ``psi``: psi, or the row-major
+    vec(|psi><psi|) on a backend that holds density matrices (capability "density_matrix")."""
+    psi = np.asarray(psi)
+    if "density_matrix" in backend.capabilities:
+        return np.outer(psi, psi.conj()).ravel()
+    return psi
+
+
 # --- the registry --------------------------------------------------------------------------------
 def test_registry_names_state_classes() -> None:
     assert set(BACKEND_NAMES) >= {"statevector", "sparse"}
@@ -90,7 +102,8 @@ def test_registry_names_state_classes() -> None:
 
 
 def test_unknown_backend_lists_the_known_ones() -> None:
-    with pytest.raises(SimulationError, match="unknown backend 'gpu'; choose one of sparse"):
+    with pytest.raises(SimulationError,
+                       match=r"unknown backend 'gpu'; choose one of (\w+, )*sparse, statevector"):
         get_backend("gpu")
     with pytest.raises(SimulationError, match="unknown backend"):
         qsim.simulate(Circuit(1), backend="gpu")
@@ -101,11 +114,11 @@ def test_unknown_backend_lists_the_known_ones() -> None:
 def test_allocate_zero_and_initial(backend: type[State], dtype: type) -> None:
     s = backend.allocate(3, dtype)
     assert s.num_qubits == 3 and s.dtype == np.dtype(dtype)
-    np.testing.assert_array_equal(s.to_host(), ket("000"))
+    np.testing.assert_array_equal(s.to_host(), on_host(backend, ket("000")))
     assert s.nbytes >= 8 * np.dtype(dtype).itemsize
     init = random_state(np.random.default_rng(0), 3)
     s = backend.allocate(3, dtype, init)
-    np.testing.assert_allclose(s.to_host(), init, atol=ATOL[dtype])
+    np.testing.assert_allclose(s.to_host(), on_host(backend, init), atol=ATOL[dtype])
     s.to_host()[0] = 5  # the state owns its amplitudes: the caller's vector is untouched
     assert init[0] != 5
 
@@ -121,7 +134,7 @@ def test_prepared_block_equals_embedded_product(backend: type[State], dtype: typ
     prepared = backend.prepare(lower(c), n)
     s = backend.allocate(n, dtype, start)
     s.apply(prepared)
-    want = reference(n, ref, start)
+    want = on_host(backend, reference(n, ref, start))
     np.testing.assert_allclose(s.to_host(), want, atol=ATOL[dtype] * 10)
     # A prepared block is reusable: applied to a second state it gives the same result.
     t = backend.allocate(n, dtype, start)
@@ -150,7 +163,7 @@ def test_collapse_projects_and_renormalises(backend: type[State]) -> None:
     w0, w1 = s.qubit_weights(1)
     s.collapse(1, 1, w1)
     proj = embed(np.diag([0, 1]), [1], 3) @ psi
-    np.testing.assert_allclose(s.to_host(), proj / np.sqrt(w1), atol=1e-12)
+    np.testing.assert_allclose(s.to_host(), on_host(backend, proj / np.sqrt(w1)), atol=1e-12)
     assert s.qubit_weights(1) == pytest.approx((0.0, 1.0), abs=1e-12)
 
 
@@ -161,15 +174,15 @@ def test_reset_moves_the_kept_part_to_zero(backend: type[State]) -> None:
     s.reset(2, 1, w1)
     # |1><1| on qubit 2, then X on qubit 2 (moves the kept half to |0>), renormalised.
     want = embed(np.array([[0, 1], [0, 0]]), [2], 3) @ psi / np.sqrt(w1)
-    np.testing.assert_allclose(s.to_host(), want, atol=1e-12)
+    np.testing.assert_allclose(s.to_host(), on_host(backend, want), atol=1e-12)
 
 
 def test_copy_is_independent(backend: type[State]) -> None:
     s = backend.allocate(2, np.complex128)
     c = s.copy()
     c.apply(backend.prepare(lower(Circuit(2).x(0)), 2))
-    np.testing.assert_array_equal(s.to_host(), ket("00"))
-    np.testing.assert_array_equal(c.to_host(), ket("10"))
+    np.testing.assert_array_equal(s.to_host(), on_host(backend, ket("00")))
+    np.testing.assert_array_equal(c.to_host(), on_host(backend, ket("10")))
     assert type(c) is type(s)
 
 
@@ -182,11 +195,16 @@ def test_factorizes_is_never_wrong(backend: type[State]) -> None:
 
 
 def test_memory_guard_refuses_before_allocating(backend: type[State]) -> None:
-    with pytest.raises(SimulationError, match="30-qubit state vector needs 16.0 GiB") as err:
-        backend.check_memory(30, np.complex128, max_memory=2**30)
+    # A density matrix holds 4**n entries: 15 of its qubits take what 30 of a state vector do.
+    mixed = "density_matrix" in backend.capabilities
+    what, n = ("density matrix", 15) if mixed else ("state vector", 30)
+    with pytest.raises(SimulationError, match=f"{n}-qubit {what} needs 16.0 GiB") as err:
+        backend.check_memory(n, np.complex128, max_memory=2**30)
     assert err.value.bytes_needed == 2**34
-    with pytest.raises(SimulationError, match="3 state vectors of 20 qubits"):
-        backend.check_memory(20, np.complex64, max_memory=2**23, copies=3)
+    what, n = ("density matrices of 10 qubits", 10) if mixed else ("state vectors of 20 qubits",
+                                                                    20)
+    with pytest.raises(SimulationError, match=f"3 {what}"):
+        backend.check_memory(n, np.complex64, max_memory=2**23, copies=3)
     with pytest.raises(SimulationError, match="memory limit"):
         qsim.run(Circuit(30).h(0), backend=backend.name, max_memory=2**20)
 
@@ -198,10 +216,12 @@ def test_simulate_matches_the_reference(backend: type[State], precision: str) ->
     c, ref = random_circuit(rng, 5, 40)
     out = qsim.simulate(c, backend=backend.name, precision=precision)
     tol = ATOL[np.complex128 if precision == "double" else np.complex64] * 10
-    np.testing.assert_allclose(out.data, reference(5, ref, ket("00000")), atol=tol)
+    np.testing.assert_allclose(out.data.ravel(), on_host(backend, reference(5, ref, ket("00000"))),
+                               atol=tol)
     start = random_state(rng, 5)
     out = qsim.simulate(c, start, backend=backend.name, precision=precision)
-    np.testing.assert_allclose(out.data, reference(5, ref, start), atol=tol)
+    np.testing.assert_allclose(out.data.ravel(), on_host(backend, reference(5, ref, start)),
+                               atol=tol)
 
 
 def test_run_counts_follow_the_exact_distribution(backend: type[State]) -> None:
@@ -219,8 +239,11 @@ def test_run_counts_follow_the_exact_distribution(backend: type[State]) -> None:
 def test_keep_state_returns_the_pre_measurement_state(backend: type[State]) -> None:
     c = Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])
     res = qsim.run(c, shots=10, seed=1, backend=backend.name, keep_state=True)
-    assert res.state is not None
-    np.testing.assert_allclose(res.state.data, np.array([1, 0, 0, 1]) / np.sqrt(2), atol=1e-12)
+    # A density-matrix backend returns its final state in Result.density_matrix.
+    final = res.density_matrix if "density_matrix" in backend.capabilities else res.state
+    assert final is not None
+    np.testing.assert_allclose(final.data.ravel(),
+                               on_host(backend, np.array([1, 0, 0, 1]) / np.sqrt(2)), atol=1e-12)
     assert qsim.run(c, shots=10, seed=1, backend=backend.name).state is None
 
 

@@ -25,10 +25,24 @@ def _sparse() -> type[State]:
     return SparseState
 
 
+def _mpi() -> type[State]:
+    from .mpi import MPIState  # mpi4py itself is imported when the backend is first used
+
+    return MPIState
+
+
+def _density() -> type[State]:
+    from .density import DensityState
+
+    return DensityState
+
+
 #: name -> loader of the backend's State class.
 BACKENDS: dict[str, Callable[[], type[State]]] = {
     "statevector": _dense,
     "sparse": _sparse,
+    "mpi": _mpi,
+    "density": _density,
 }
 
 
