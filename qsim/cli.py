@@ -8,6 +8,7 @@
     qsim run circuits/teleport.qasm --marginal r[0] --plot r.png
     cat circuit.qasm | qsim run - --statevector
     qsim plot counts.json noisy.json --legend ideal,noisy --plot compare.png
+    qsim run c.qasm --noise depolarizing=0.01 --noise readout=0.02 --compare --plot cmp.png
     qsim draw circuits/teleport.qasm
     qsim draw circuits/teleport.qasm -o teleport.svg
     qsim info circuits/qft.qasm
@@ -140,6 +141,16 @@ class QsimGroup(click.Group):
     every :class:`~qsim.errors.QsimWarning` into one line ``qsim: warning: ...``."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # An MPI run (--backend mpi) ends with every rank agreeing on one exit code.
+        try:
+            value = self._invoke(ctx)
+        except BaseException as exc:
+            _mpi_exit(exc)
+            raise
+        _mpi_exit(None)
+        return value
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             with report_warnings():
                 value = super().invoke(ctx)
@@ -166,6 +177,15 @@ class QsimGroup(click.Group):
                 raise
             raise _fail(f"qsim: internal error: {type(exc).__name__}: {exc}",
                         EXIT_INTERNAL) from None
+
+
+def _mpi_exit(exc: BaseException | None) -> None:
+    """In an MPI run of the command (every rank runs it; :func:`qsim.backends.mpi.cli_rank`),
+    exit with the code the ranks agree on when it is not this rank's own."""
+    mpi = sys.modules.get("qsim.backends.mpi")
+    code = None if mpi is None else mpi.cli_exit_code(exc)
+    if code is not None:
+        raise click.exceptions.Exit(code)
 
 
 # --- warnings and the status line on stderr -------------------------------------------------------
@@ -665,6 +685,13 @@ def summary_line(result: Result, circuit: Circuit, precision: str) -> str:
             f"{result.time_s:.4f} s")
 
 
+def output_format(output: str | None) -> str:
+    """The format ``-o FILE`` implies when ``--format`` is not given: ``json`` for ``.json``,
+    ``csv`` for ``.csv`` (any case), else ``text``."""
+    suffix = "" if output is None else output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    return suffix if suffix in ("json", "csv") else "text"
+
+
 def state_rows(state: Statevector, *, bit_order: str, threshold: float, show_all: bool
                ) -> list[tuple[str, complex, float]]:
     """(basis label, amplitude, probability) for basis states with ``|amplitude| >= threshold``
@@ -830,6 +857,101 @@ def _csv(rows: list[list[Any]]) -> str:
     return text
 
 
+# --- noise ----------------------------------------------------------------------------------------
+#: ``--noise NAME=VALUE[,VALUE]``: name -> (number of values, what it adds to the model).
+NOISE_OPTIONS: dict[str, tuple[tuple[int, ...], str]] = {
+    "depolarizing": ((1,), "1-qubit depolarizing P on each qubit after every gate"),
+    "depolarizing2": ((1,), "2-qubit depolarizing P after every 2-qubit gate"),
+    "bit_flip": ((1,), "X with probability P on each qubit after every gate"),
+    "phase_flip": ((1,), "Z with probability P on each qubit after every gate"),
+    "bit_phase_flip": ((1,), "Y with probability P on each qubit after every gate"),
+    "amplitude_damping": ((1,), "amplitude damping GAMMA on each qubit after every gate"),
+    "phase_damping": ((1,), "phase damping LAMBDA on each qubit after every gate"),
+    "thermal": ((3,), "T1,T2,TIME: thermal relaxation for TIME on each qubit after every gate"),
+    "readout": ((1, 2), "P (symmetric) or P01,P10: readout error on every qubit"),
+}
+
+
+def noise_model_from_options(specs: tuple[str, ...], model_file: str | None) -> Any:
+    """The NoiseModel of ``--noise-model FILE`` (first) and the ``--noise NAME=VALUE`` rules
+    (then, in order), or None when neither is given. CircuitError (exit 2, one line) for a bad
+    name or value."""
+    if not specs and model_file is None:
+        return None
+    from .errors import CircuitError
+    from .noise import (
+        NoiseModel,
+        amplitude_damping,
+        bit_flip,
+        bit_phase_flip,
+        depolarizing,
+        phase_damping,
+        phase_flip,
+        thermal_relaxation,
+    )
+
+    model = NoiseModel.load(model_file) if model_file is not None else NoiseModel()
+    one: dict[str, Callable[[float], Any]] = {
+        "depolarizing": depolarizing, "bit_flip": bit_flip, "phase_flip": phase_flip,
+        "bit_phase_flip": bit_phase_flip, "amplitude_damping": amplitude_damping,
+        "phase_damping": phase_damping}
+    for spec in specs:
+        name, eq, text = spec.partition("=")
+        key = name.strip().lower().replace("-", "_")
+        key = {"thermal_relaxation": "thermal", "depolarizing1": "depolarizing"}.get(key, key)
+        if key not in NOISE_OPTIONS or not eq:
+            raise CircuitError(f"--noise {spec!r}: expected NAME=VALUE with NAME one of "
+                               f"{', '.join(NOISE_OPTIONS)}")
+        counts, _ = NOISE_OPTIONS[key]
+        parts = [p.strip() for p in text.split(",")]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise CircuitError(f"--noise {spec!r}: {text!r} is not a number"
+                               f"{'' if counts == (1,) else ' list'}") from None
+        if len(values) not in counts:
+            want = " or ".join(str(c) for c in counts)
+            raise CircuitError(f"--noise {spec!r}: {key} takes {want} value"
+                               f"{'s' * (counts != (1,))}, got {len(values)}")
+        try:
+            if key == "readout":
+                model.readout(values[0] if len(values) == 1 else (values[0], values[1]))
+            elif key == "depolarizing2":
+                model.add(depolarizing(values[0], qubits=2))
+            elif key == "thermal":
+                model.add(thermal_relaxation(*values))
+            else:
+                model.add(one[key](values[0]))
+        except CircuitError as exc:
+            raise CircuitError(f"--noise {spec!r}: {exc}") from None
+    return model
+
+
+def format_compare_table(ideal: dict[str, int], noisy: dict[str, int], shots: int, *,
+                         top: int | None = None, show_all: bool = False) -> str:
+    """``--compare``: the ideal and the noisy counts side by side, sorted by the noisy count
+    (then the ideal one). ``top`` and the default limit of :data:`DEFAULT_TOP` rows as in
+    :func:`format_counts_table`."""
+    keys = sorted(set(ideal) | set(noisy), key=lambda k: (-noisy.get(k, 0), -ideal.get(k, 0), k))
+    limit = top if top is not None else (None if show_all else DEFAULT_TOP)
+    kept = keys if limit is None else keys[:limit]
+    rest = keys[len(kept):]
+    rows = [(shown_outcome(k), ideal.get(k, 0), noisy.get(k, 0)) for k in kept]
+    if rest and top is not None:
+        rows.append((f"({len(rest)} others)", sum(ideal.get(k, 0) for k in rest),
+                     sum(noisy.get(k, 0) for k in rest)))
+    w = max([len("outcome")] + [len(r[0]) for r in rows])
+    cw = max([len("noisy")] + [len(str(c)) for r in rows for c in r[1:]])
+    lines = [f"{'outcome'.ljust(w)}  {'ideal'.rjust(cw)}  {'noisy'.rjust(cw)}  p(ideal)  "
+             f"p(noisy)"]
+    lines += [f"{k.ljust(w)}  {str(a).rjust(cw)}  {str(b).rjust(cw)}  {a / shots:>8.4f}  "
+              f"{b / shots:>8.4f}" for k, a, b in rows]
+    if rest and top is None:
+        lines.append(f"({len(rest)} more outcome{'s' * (len(rest) != 1)}; --all shows every "
+                     f"outcome)")
+    return "\n".join(lines)
+
+
 # --- commands -------------------------------------------------------------------------------------
 @click.group(cls=QsimGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qsim", prog_name="qsim")
@@ -862,10 +984,12 @@ _MAX_GATES_OPTION = click.option(
               show_default=True, help="complex128 or complex64 amplitudes.")
 @click.option("--bit-order", type=click.Choice(["big", "little"]), default="big",
               show_default=True, help="big: c[0] leftmost; little: Qiskit's order.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default=None,
+              help="Output format  [default: from the -o file's suffix (.json, .csv), else "
+                   "text]")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
-              help="Write the output to this file instead of stdout.")
+              help="Write the output to this file instead of stdout (counts.json writes JSON, "
+                   "counts.csv CSV, unless --format says otherwise).")
 @click.option("--statevector", is_flag=True, help="Also print the final state (amplitudes).")
 @click.option("--probabilities", is_flag=True, help="Also print the final state's probabilities.")
 @click.option("--all", "show_all", is_flag=True,
@@ -894,16 +1018,54 @@ _MAX_GATES_OPTION = click.option(
               help="Threads for the gate kernels (default: QSIM_NUM_THREADS or "
                    "OMP_NUM_THREADS, else the CPUs this process may use). The counts for a "
                    "seed are the same at every thread count.")
+@click.option("--noise", "noise_specs", multiple=True, metavar="NAME=VALUE[,VALUE]",
+              help="Add noise (repeatable): depolarizing=P (1-qubit depolarizing P, Cirq's "
+                   "convention: |0> reads 1 with probability 2P/3, on each qubit after every "
+                   "gate), depolarizing2=P (2-qubit depolarizing after every 2-qubit gate), "
+                   "bit_flip=P, phase_flip=P, bit_phase_flip=P, amplitude_damping=GAMMA, "
+                   "phase_damping=LAMBDA (each on every qubit after every gate), "
+                   "thermal=T1,T2,TIME (thermal relaxation for TIME after every gate, any one "
+                   "unit), readout=P or readout=P01,P10 (readout error on every qubit).")
+@click.option("--noise-model", "noise_model_file", metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A noise model in JSON (docs/noise_model.md; qsim.NoiseModel.save); --noise "
+                   "rules are added after its rules.")
+@click.option("--compare", is_flag=True,
+              help="With noise: also run the ideal circuit (same seed) and show ideal and noisy "
+                   "counts side by side in the table and the plot.")
 def run(file: str, shots: int, seed: int | None, backend: str,
         precision: str, bit_order: str, fmt: str, output: str | None, statevector: bool,
         probabilities: bool, show_all: bool, threshold: float, memory: bool, top: int | None,
         marginal: MarginalSpec | None, plot_file: str | None, show: bool,
-        max_memory: int | None, max_gates: int, threads: int | None) -> None:
+        max_memory: int | None, max_gates: int, threads: int | None,
+        noise_specs: tuple[str, ...] = (), noise_model_file: str | None = None,
+        compare: bool = False) -> None:
     """Simulate FILE (OpenQASM 2; '-' reads standard input) and print the counts."""
     from .engine import run as qsim_run
 
+    fmt = fmt or output_format(output)
+    if backend == "density" and statevector:
+        raise _fail("qsim: error: --statevector lists amplitudes, and the density backend holds "
+                    "a density matrix; use --probabilities (its diagonal) or leave out --backend",
+                    EXIT_USAGE)
+    mpi_root = None
+    if backend == "mpi":                # every rank checks and computes; rank 0 prints, writes
+        from .backends.mpi import cli_rank
+
+        mpi_root = cli_rank()
     check_writable(output)              # before anything is loaded or simulated
     check_writable(plot_file)
+    if mpi_root is False:
+        output, plot_file, show = None, None, False
+    noise_model = noise_model_from_options(noise_specs, noise_model_file)
+    if compare and noise_model is None:
+        raise _fail("qsim: error: --compare needs --noise or --noise-model", EXIT_USAGE)
+    if noise_model is not None and noise_model.has_quantum_noise and (
+            statevector or (probabilities and backend != "density")):
+        raise _fail("qsim: error: --statevector and --probabilities list a pure state, and a "
+                    "noisy run's state is mixed; leave them out, run without noise, or list "
+                    "the mixed state's probabilities with --backend density --probabilities",
+                    EXIT_USAGE)
     circuit, name = load_circuit(file, max_gates=max_gates)
     want_state = statevector or probabilities
     if want_state and show_all:         # 2**n rows are known before simulating
@@ -915,7 +1077,12 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         with progress(label):
             result = qsim_run(circuit, shots, seed, backend=backend, precision=precision,
                               bit_order=bit_order, memory=memory, max_memory=max_memory,
-                              keep_state=want_state, max_gates=max_gates, threads=threads)
+                              keep_state=want_state, max_gates=max_gates, threads=threads,
+                              **({} if noise_model is None else {"noise": noise_model}))
+            ideal = None if not compare else qsim_run(
+                circuit, shots, seed if seed is not None else result.seed, backend=backend,
+                precision=precision, bit_order=bit_order, max_memory=max_memory,
+                max_gates=max_gates, threads=threads)
     except SimulationError as exc:
         if exc.bytes_needed is None:
             raise
@@ -932,6 +1099,12 @@ def run(file: str, shots: int, seed: int | None, backend: str,
                        err=True)
 
     state = result.state
+    if state is None and probabilities and result.density_matrix is not None:
+        # The listing of the diagonal: only probabilities are shown, so sqrt(p) stands in as
+        # the amplitude that state_rows filters and labels by.
+        from .statevector import Statevector
+
+        state = Statevector(result.density_matrix.probabilities_array() ** 0.5)
     rows: list[tuple[str, complex, float]] = []
     hidden = 0
     if state is not None:
@@ -952,6 +1125,9 @@ def run(file: str, shots: int, seed: int | None, backend: str,
                                          result.bit_order)
         marginal_note = (f"marginal of {marginal.text} (outcome positions "
                          f"{', '.join(map(str, positions))}), {result.shots} shots")
+    ideal_plotted: Any = ideal          # --compare: the ideal run, as shown
+    if ideal is not None and marginal is not None:
+        ideal_plotted = marginal_of(ideal.counts, marginal, ideal.registers, ideal.bit_order)[1]
 
     if fmt == "json":
         import json
@@ -964,11 +1140,17 @@ def run(file: str, shots: int, seed: int | None, backend: str,
             "bit_order": result.bit_order, "implicit_measurement": result.implicit_measurement,
             "gates": _gate_count(circuit), "file": name, "time_s": result.time_s,
         }
+        if noise_model is not None:
+            out["noise_model"] = noise_model.to_dict()
+        if ideal is not None:
+            out["ideal_counts"] = ideal.counts
         if memory:
             out["memory"] = result.memory
         if marginal is not None:
             out["marginal"] = {"spec": marginal.text, "positions": positions,
                                "counts": dict(sorted(plotted.items()))}
+            if ideal is not None:
+                out["marginal"]["ideal_counts"] = dict(sorted(ideal_plotted.items()))
         if state is not None:
             out["state_threshold"] = 0.0 if show_all else threshold
         if statevector:
@@ -982,6 +1164,17 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         if marginal is not None:
             blocks.append(_csv([["marginal", "count", "probability"]] + [
                 [k, c, c / result.shots] for k, c in sorted_counts(plotted)]))
+        if ideal is not None:           # --compare: every block gains the ideal columns
+            pairs = [(result.counts, ideal.counts)] + (
+                [(plotted, ideal_plotted)] if marginal is not None else [])
+            for i, (noisy_counts, ideal_counts) in enumerate(pairs):
+                keys = sorted(set(noisy_counts) | set(ideal_counts),
+                              key=lambda k: (-noisy_counts.get(k, 0), -ideal_counts.get(k, 0), k))
+                blocks[i] = _csv([[("outcome", "marginal")[i], "count", "probability",
+                                   "ideal_count", "ideal_probability"]] + [
+                    [k, noisy_counts.get(k, 0), noisy_counts.get(k, 0) / result.shots,
+                     ideal_counts.get(k, 0), ideal_counts.get(k, 0) / result.shots]
+                    for k in keys])
         if state is not None:
             head = ["basis"] + (["re", "im"] if statevector else []) + ["probability"]
             blocks.append(_csv([head] + [[b] + ([a.real, a.imag] if statevector else []) + [p]
@@ -996,10 +1189,16 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         unicode = _encodable(stream, "█▏") if stream is not None else True
         counts = result.counts if marginal is None else plotted
         parts = [format_counts_table(counts, result.shots, top=top, show_all=show_all,
-                                     unicode=unicode)]
+                                     unicode=unicode) if ideal is None else
+                 format_compare_table(ideal.counts if marginal is None else ideal_plotted,
+                                      counts, result.shots, top=top, show_all=show_all)]
         if marginal_note:
             parts.append(marginal_note)
         parts.append(summary_line(result, circuit, precision))
+        if noise_model is not None:
+            parts.append(f"noise: {noise_model.summary()}" + (
+                f" (ideal: the same circuit and seed without noise, backend {ideal.backend})"
+                if ideal is not None else ""))
         if state is not None:
             parts.append("\n" + format_state(rows, amplitudes=statevector,
                                              num_qubits=state.num_qubits, hidden=hidden,
@@ -1020,11 +1219,15 @@ def run(file: str, shots: int, seed: int | None, backend: str,
         title = f"{name} ({result.shots} shots, seed {result.seed})"
         if marginal is not None:
             title += f", marginal {marginal.text}"
+        legend = None
+        if ideal is not None:           # --compare: ideal and noisy bars side by side
+            plotted, legend = [ideal_plotted, plotted], ["ideal", "noisy"]
         if plot_file is not None:
-            files.stage(plot_file, _plot_writer(plotted, plot_file, title=title, top=top))
+            files.stage(plot_file, _plot_writer(plotted, plot_file, title=title, top=top,
+                                                legend=legend))
         files.commit()
     if show:
-        _show(plotted, title=title, top=top, plot_file=plot_file)
+        _show(plotted, title=title, top=top, plot_file=plot_file, legend=legend)
 
 
 def _text_writer(text: str) -> Callable[[IO[bytes]], None]:

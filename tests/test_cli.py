@@ -1190,3 +1190,43 @@ def test_opaque_gates_draw_and_summarise_but_do_not_run(tmp_path) -> None:  # no
     ran = invoke(["run", str(path)])
     assert ran.exit_code == 2
     assert f"{path}:5:1: gate 'magic' is opaque" in ran.stderr
+
+
+# --- output format from the -o suffix; the density backend's listings ------------------------
+@pytest.mark.parametrize("suffix,kind", [("json", "json"), ("JSON", "json"), ("csv", "csv"),
+                                         ("txt", "text")])
+def test_output_suffix_sets_the_format(write, tmp_path: Path, suffix: str, kind: str) -> None:  # noqa: ANN001
+    out = tmp_path / f"counts.{suffix}"
+    r = invoke(["run", write(BELL), "--shots", "500", "--seed", "4", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    expected = qsim.run(qsim.load_qasm(write(BELL)), 500, seed=4).counts
+    text = out.read_text()
+    if kind == "json":
+        assert json.loads(text)["counts"] == expected
+    elif kind == "csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == ["outcome", "count", "probability"]
+        assert {k: int(c) for k, c, _ in rows[1:]} == expected
+    else:
+        assert table_counts(text) == expected
+    # an explicit --format wins over the suffix
+    r = invoke(["run", write(BELL), "--shots", "500", "--seed", "4", "-o", str(out),
+                "--format", "text"])
+    assert r.exit_code == 0 and table_counts(out.read_text()) == expected
+
+
+def test_density_backend_lists_the_diagonal(write) -> None:  # noqa: ANN001
+    # H on qubit 0 of |00>: P(00) = P(10) = 1/2 by hand
+    src = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\n'
+    r = invoke(["run", write(src), "--backend", "density", "--probabilities", "--format",
+                "json", "--shots", "10", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["probabilities"] == pytest.approx({"00": 0.5, "10": 0.5})
+    # X on qubit 0, then depolarizing p = 0.3 on it: P(qubit 0 = 0) = 2p/3 = 0.2
+    src = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nx q[0];\n'
+    r = invoke(["run", write(src, "x.qasm"), "--backend", "density", "--probabilities",
+                "--format", "json", "--noise", "depolarizing=0.3", "--shots", "10", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["probabilities"] == pytest.approx({"00": 0.2, "10": 0.8})
+    r = invoke(["run", write(src), "--backend", "density", "--statevector"])
+    assert r.exit_code == 2 and "density matrix" in r.stderr and "Traceback" not in r.output
