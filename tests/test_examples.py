@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
-PLOTTING = ["qaoa_maxcut.py", "vqe_ising.py"]  # scripts with ``--plot FILE``
+PLOTTING = ["noisy_ghz.py", "qaoa_maxcut.py", "vqe_ising.py"]  # scripts with ``--plot FILE``
 
 
 def _run(script: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
