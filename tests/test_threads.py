@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import qsim
 from qsim import Circuit, SimulationError
+from qsim.backends.dense import state as dense_state
 from qsim.cli import cli
 
 N = 17  # 2**17 amplitudes: above the kernels' MIN_PARALLEL, so threads really split the work
@@ -27,8 +28,11 @@ def circuit(seed: int, dynamic: bool) -> Circuit:
     return c.measure_all()
 
 
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
 @pytest.mark.parametrize("dynamic", [False, True])
-def test_same_results_at_every_thread_count(dynamic: bool) -> None:
+def test_same_results_at_every_thread_count(dynamic: bool, kernels: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dense_state, "KERNELS", kernels)  # each kernel set on its own
     c = circuit(3, dynamic)
     ref = qsim.run(c, shots=3000, seed=11, memory=True, threads=1, keep_state=True)
     for t in (2, 3):

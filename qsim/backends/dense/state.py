@@ -1,9 +1,11 @@
 """Dense state-vector backend: applies a circuit's gates to a state vector in place.
 
 The gates are first fused (:mod:`qsim.compile.fusion`) into few dense, diagonal and permutation
-operators on at most a handful of qubits; each is then applied with one pass of a chunked in-place
-kernel (:mod:`.kernels`). The 2**n x 2**n operator is never formed and the state is never copied:
-the extra memory is a few scratch buffers of :data:`kernels.CHUNK` elements.
+operators on at most a handful of qubits; each is then applied with one in-place pass: a chunked
+numpy kernel (:mod:`.kernels`) or, for large states where it was measured faster, a compiled numba
+kernel (:mod:`.numba_kernels`, imported only then; see :data:`KERNELS`). The 2**n x 2**n operator
+is never formed and the state is never copied: the extra memory is a few scratch buffers of
+:data:`kernels.CHUNK` elements (numba kernels: a few hundred KiB per thread).
 
 A defined gate (a :class:`qsim.compile.DefinedGate`) on at most ``FusionConfig.max_dense`` qubits
 is simulated as one gate: its matrix is computed once per lowered body; a wider one is walked, its
@@ -12,6 +14,8 @@ narrow sub-definitions again taken whole.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -20,6 +24,7 @@ import numpy as np
 from ...circuit import Circuit, Instruction
 from ...compile.fusion import FusedOp, FusionConfig, Gate, block_op, classify, fuse
 from ...compile.lower import Body, DefinedGate, LoweredOp, lower
+from ...errors import SimulationError
 from ...gates import GATES, gate_matrix
 from ..vector import VectorState
 from . import kernels
@@ -122,13 +127,70 @@ def circuit_gates(circuit: Circuit, instructions: Iterable[Instruction] | None =
     return lowered_gates(lower(circuit, ins), max_definition)
 
 
+#: Kernel set: ``"auto"`` (numba for states of at least :data:`NUMBA_MIN_SIZE` amplitudes, once
+#: loaded (see :data:`NUMBA_MIN_WORK`), on the operators where it was measured faster; numpy
+#: otherwise), ``"numpy"`` or ``"numba"`` (every operator, every size: for tests and benchmarks). ``None``: the ``QSIM_KERNELS`` environment variable,
+#: else ``"auto"``.
+KERNELS: str | None = None
+_KERNEL_SETS = ("auto", "numpy", "numba")
+#: States of at least this many amplitudes may use the numba kernels (below it the numpy ones
+#: run, and numba is not even imported: ``import qsim`` and small circuits stay as fast as
+#: without it): per operator, the gain is below the cost of a call.
+NUMBA_MIN_SIZE = 1 << 14
+#: ... and numba is first imported only for a batch of operators whose work (amplitudes x
+#: operators) is at least this: the first use in a process costs ~0.5 s (numba's import and
+#: loading the cached kernels; ~4.5 s when they are compiled), which the numba kernels win back
+#: at about 1.5 ns per amplitude and operator (benchmarks/dev_numba.py, 22 qubits).
+NUMBA_MIN_WORK = 1 << 28
+_NUMBA: Any = None  # the numba_kernels module once imported; False when numba is unavailable
+
+
+def kernel_set() -> str:
+    """The kernel set in force: :data:`KERNELS`, else ``$QSIM_KERNELS``, else ``"auto"``."""
+    k = KERNELS if KERNELS is not None else os.environ.get("QSIM_KERNELS", "").strip().lower()
+    if not k:
+        return "auto"
+    if k not in _KERNEL_SETS:
+        raise SimulationError(f"QSIM_KERNELS must be one of {', '.join(_KERNEL_SETS)}, not {k!r}")
+    return k
+
+
+def numba_kernels() -> Any:
+    """The numba kernel module, imported on first use; ``None`` when numba is not importable."""
+    global _NUMBA
+    if _NUMBA is None:
+        try:
+            from . import numba_kernels as nk
+        except ImportError:  # no numba wheel here: the numpy kernels do everything
+            _NUMBA = False
+        else:
+            _NUMBA = nk
+    return _NUMBA or None
+
+
+def _use_numba(op: FusedOp, n: int) -> bool:
+    """Whether the numba kernel beats the numpy one for ``op`` (benchmarks/dev_numba.py at 22
+    qubits): dense on 1-2 qubits (numpy's GEMM wins from 3 qubits on), diagonals whose lowest
+    target leaves a run of 2**5..2**11 contiguous amplitudes (numpy is at memory bandwidth on
+    longer runs and widens shorter ones), permutations on non-adjacent targets (numpy needs a
+    gather there; on adjacent ones it permutes strided views directly and is as fast)."""
+    qs = op.qubits
+    if op.kind == "dense":
+        return len(qs) <= 2
+    if op.kind == "diag":
+        return kernels.DIAG_INNER <= n - 1 - qs[-1] < 12
+    return qs[-1] - qs[0] >= len(qs)
+
+
 def apply_ops(state: np.ndarray, ops: Iterable[FusedOp], *, threads: int | None = None,
               workspace: kernels.Workspace | None = None) -> np.ndarray:
     """Apply fused operators (qubits increasing) to ``state`` in place; returns the state (a
     contiguous copy if ``state`` was not C-contiguous).
 
-    With ``threads > 1`` (large states only) the chunks of each operator are split between a pool
-    of threads. BLAS is limited to one thread throughout (restored afterwards): the kernels call
+    Large states go through the compiled numba kernels where they are faster (see
+    :data:`KERNELS`), the rest through the numpy kernels. With ``threads > 1`` (large states
+    only) the work of each operator is split between threads; the result does not depend on
+    the number. BLAS is limited to one thread throughout (restored afterwards): the kernels call
     GEMM on small chunks, where BLAS threads only fight the kernels' own threads and every other
     process for the cores."""
     if not state.flags.c_contiguous:  # the kernels work on reshaped views of the state
@@ -143,9 +205,27 @@ def apply_ops(state: np.ndarray, ops: Iterable[FusedOp], *, threads: int | None 
 def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
                workspace: kernels.Workspace | None) -> np.ndarray:
     ws = workspace or kernels.Workspace(state.dtype, kernels.CHUNK, t)
+    which = kernel_set()
+    nk = None
+    if which == "numba":
+        nk = numba_kernels()
+    elif which == "auto" and state.size >= NUMBA_MIN_SIZE:
+        ops = list(ops)
+        if _NUMBA is not None or state.size * len(ops) >= NUMBA_MIN_WORK:
+            nk = numba_kernels()
+    force = which == "numba"
+    n = kernels.num_qubits_of(state)
     for op in ops:
         if not op.qubits:  # global phase
             state *= op.data.reshape(-1)[0]
+        elif nk is not None and (force or _use_numba(op, n)):
+            with _NUMBA_LOCK:  # concurrent launches are unsafe with numba's workqueue layer
+                if op.kind == "diag":
+                    nk.apply_sorted_diagonal(state, op.data, op.qubits, threads=t)
+                elif op.kind == "perm":
+                    nk.apply_sorted_permutation(state, op.data, op.qubits, threads=t)
+                else:
+                    nk.apply_sorted_matrix(state, op.data, op.qubits, threads=t)
         elif op.kind == "diag":
             kernels.apply_sorted_diagonal(state, op.data, op.qubits, threads=t)
         elif op.kind == "perm":
@@ -153,6 +233,9 @@ def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
         else:
             kernels.apply_sorted_matrix(state, op.data, op.qubits, workspace=ws, threads=t)
     return state
+
+
+_NUMBA_LOCK = threading.Lock()
 
 
 def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None) -> list[FusedOp]:
