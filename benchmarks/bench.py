@@ -1,4 +1,5 @@
-"""Benchmark driver: qsim's dense state-vector simulator against Qiskit Aer, qulacs and qsimcirq.
+"""Benchmark driver: qsim's dense state-vector simulator against Qiskit Aer, PennyLane lightning.qubit,
+qulacs and qsimcirq (qsim in complex128 against Aer and lightning, in complex64 against qsimcirq).
 
     python -m benchmarks.bench [--quick] [--large] [--sizes 20,22] [--workloads qft,ghz]
                                [--threads 1,2] [--simulators qsim,aer,qulacs,qsimcirq]
@@ -12,9 +13,10 @@ involved).  A simulator that is not installed is reported as ``-`` with the reas
 printed and written to ``benchmarks/results.md`` and ``benchmarks/results.json``; the OpenQASM 2
 text of every workload goes to ``benchmarks/qasm/``.
 
-Modes: default sizes 20, 22, 24, 26 with threads 1 and 2; ``--quick``: sizes 16 and 20, a 120 s
+Modes: default sizes 20, 22, 24, 26 with threads 1 and 2; ``--quick``: sizes 20 and 22, a 120 s
 timeout per process and a 2 s repetition budget (repetitions stop once they took 2 s; the row says
-so), meant to finish within 3 minutes on a 2-core machine; ``--large`` adds qsim-only runs at 30
+so), without qulacs (no target compares with it), meant to finish within 5 minutes on a 2-core
+machine; ``--large`` adds qsim-only runs at 30
 qubits (complex128) and 31 qubits (complex64), one repetition each (``--large-reps``), skipped
 with the reason when the state does not fit in the available memory.
 
@@ -51,13 +53,19 @@ REPO = HERE.parent
 
 WORKLOAD_ORDER = ("qft", "random", "ghz", "hea")
 DEFAULT_SIZES = (20, 22, 24, 26)
-QUICK_SIZES = (16, 20)
+QUICK_SIZES = (20, 22)
 DEFAULT_THREADS = (1, 2)
 # (qubits, precision) added for qsim by --large.
 LARGE_RUNS = ((30, "double"), (31, "single"))
 # The precision each simulator is timed in (qsimcirq only computes in complex64; qulacs' CPU build
 # only in complex128).
-PRECISION = {"qsim": "double", "aer": "double", "qulacs": "double", "qsimcirq": "single"}
+PRECISION = {"qsim": "double", "aer": "double", "lightning": "double", "qulacs": "double",
+             "qsimcirq": "single"}
+# qsim is timed in both: complex128 against Aer and lightning, complex64 against qsimcirq.
+PRECISIONS = {**{s: (p,) for s, p in PRECISION.items()}, "qsim": ("double", "single")}
+# The simulator each qsim row is compared with in the "ratio to target" column, per precision
+# (targets of issue #11: <= 0.5 x lightning in double, <= 1.0 x qsimcirq in single).
+TARGET = {"double": ("lightning", 0.5), "single": ("qsimcirq", 1.0)}
 TOL_DOUBLE = 1e-9
 TOL_SINGLE = 1e-5
 MAX_CHECK_QUBITS = 22  # the agreement check runs at min(smallest size, this)
@@ -438,7 +446,8 @@ def startup_rows(reps: int, timeout: float) -> list[dict]:
 def _row(sim: str, workload: str, n: int | None, threads: int | None, precision: str) -> dict:
     return {"simulator": sim, "workload": workload, "qubits": n, "threads": threads,
             "precision": precision, "status": "pending", "median_s": None, "times_s": None,
-            "peak_rss_mib": None, "ratio_to_aer": None, "version": None, "notes": ""}
+            "peak_rss_mib": None, "ratio_to_aer": None, "ratio_to_target": None, "version": None,
+            "notes": ""}
 
 
 def _fmt_s(x: float | None) -> str:
@@ -448,27 +457,37 @@ def _fmt_s(x: float | None) -> str:
 
 
 def add_ratios(rows: list[dict]) -> None:
-    aer = {(r["workload"], r["qubits"], r["threads"]): r["median_s"] for r in rows
-           if r["simulator"] == "aer" and r["status"] == "ok"}
+    ok = {(r["simulator"], r["workload"], r["qubits"], r["threads"]): r["median_s"] for r in rows
+          if r["status"] == "ok"}
     for r in rows:
-        base = aer.get((r["workload"], r["qubits"], r["threads"]))
-        if r["status"] == "ok" and base:
+        key = (r["workload"], r["qubits"], r["threads"])
+        base = ok.get(("aer", *key))
+        if r["status"] == "ok" and base and r["precision"] == "double":
             r["ratio_to_aer"] = r["median_s"] / base
+        if r["simulator"] == "qsim" and r["status"] == "ok" and r["precision"] in TARGET:
+            ref = ok.get((TARGET[r["precision"]][0], *key))
+            if ref:
+                r["ratio_to_target"] = r["median_s"] / ref
 
 
 def markdown_table(rows: list[dict]) -> str:
     head = ("| simulator | workload | qubits | threads | precision | median s | ratio to Aer "
-            "| peak RSS MiB | notes |")
-    lines = [head, "|---|---|---:|---:|---|---:|---:|---:|---|"]
+            "| ratio to target | peak RSS MiB | notes |")
+    lines = [head, "|---|---|---:|---:|---|---:|---:|---:|---:|---|"]
     for r in rows:
         ratio = f"{r['ratio_to_aer']:.2f}" if r["ratio_to_aer"] is not None else "-"
+        tgt = "-"
+        if r.get("ratio_to_target") is not None:
+            name, limit = TARGET[r["precision"]]
+            mark = "met" if r["ratio_to_target"] <= limit else "NOT met"
+            tgt = f"{r['ratio_to_target']:.2f} x {name} ({mark})"
         rss = f"{r['peak_rss_mib']:.0f}" if r["peak_rss_mib"] is not None else "-"
         prec = {"double": "c128", "single": "c64"}.get(r["precision"], r["precision"])
         qubits = r["qubits"] if r["qubits"] is not None else "-"
         threads = r["threads"] if r["threads"] is not None else "-"
         lines.append(
             f"| {r['simulator']} | {r['workload']} | {qubits} | {threads} | {prec} "
-            f"| {_fmt_s(r['median_s'])} | {ratio} | {rss} | {r['notes'].replace('|', '/')} |")
+            f"| {_fmt_s(r['median_s'])} | {ratio} | {tgt} | {rss} | {r['notes'].replace('|', '/')} |")
     return "\n".join(lines)
 
 
@@ -496,16 +515,17 @@ def _str_list(text: str) -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench",
-                                description="Compare qsim with Qiskit Aer, qulacs and qsimcirq.")
-    p.add_argument("--quick", action="store_true", help="sizes 16 and 20 only (a few minutes)")
+                                description="Compare qsim with Qiskit Aer, lightning, qulacs and qsimcirq.")
+    p.add_argument("--quick", action="store_true", help="sizes 20 and 22 only (under 5 minutes)")
     p.add_argument("--large", action="store_true",
                    help="add qsim-only runs at 30 qubits (complex128) and 31 qubits (complex64)")
     p.add_argument("--sizes", type=_int_list, default=None, help="comma-separated qubit counts")
     p.add_argument("--workloads", type=_str_list, default=list(WORKLOAD_ORDER),
                    help=f"comma-separated subset of {','.join(WORKLOAD_ORDER)}")
     p.add_argument("--threads", type=_int_list, default=list(DEFAULT_THREADS))
-    p.add_argument("--simulators", type=_str_list, default=list(SIMULATORS),
-                   help=f"comma-separated subset of {','.join(SIMULATORS)}")
+    p.add_argument("--simulators", type=_str_list, default=None,
+                   help=f"comma-separated subset of {','.join(SIMULATORS)} (default: all; "
+                        "--quick leaves qulacs out)")
     p.add_argument("--reps", type=int, default=3,
                    help="repetitions per measurement (median reported)")
     p.add_argument("--large-reps", type=int, default=1, help="repetitions for the --large runs")
@@ -520,6 +540,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for w in args.workloads:
         if w not in WORKLOAD_ORDER:
             p.error(f"unknown workload {w!r}; expected a subset of {','.join(WORKLOAD_ORDER)}")
+    if args.simulators is None:
+        args.simulators = [s for s in SIMULATORS if not (args.quick and s == "qulacs")]
     for s in args.simulators:
         if s not in SIMULATORS:
             p.error(f"unknown simulator {s!r}; expected a subset of {','.join(SIMULATORS)}")
@@ -590,7 +612,8 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             for t in threads:
                 for sim in available:
-                    jobs.append((sim, w, n, t, PRECISION[sim], args.reps))
+                    for prec in PRECISIONS[sim]:
+                        jobs.append((sim, w, n, t, prec, args.reps))
     if args.large and "qsim" in available:
         for w in workloads:
             for n, prec in LARGE_RUNS:

@@ -5,7 +5,7 @@
 What is timed: the simulation of the whole, already built circuit to the final state vector in
 memory (no sampling, no measurement): ``qsim.simulate(circuit)``, Aer ``run(...).result()`` (with
 ``save_statevector``), qulacs ``QuantumState(n)`` + ``update_quantum_state``, qsimcirq
-``simulate(...)``.  Building the circuit object is not timed.  There is no separate warm-up: the
+``simulate(...)``, PennyLane ``lightning.qubit`` a QNode returning ``qml.state()``.  Building the circuit object is not timed.  There is no separate warm-up: the
 median of ``--reps`` (default 3) repetitions is reported, so one cold first repetition does not
 decide the result (``--rep-budget S`` stops repeating once the repetitions so far took S seconds;
 ``reps_done`` says how many ran).  ``peak_rss_mib`` is this process's ``ru_maxrss``.
@@ -34,15 +34,17 @@ THREAD_ENV_VARS = (
     "QSIM_NUM_THREADS",
 )
 
-SIMULATORS = ("qsim", "aer", "qulacs", "qsimcirq")
+SIMULATORS = ("qsim", "aer", "lightning", "qulacs", "qsimcirq")
 # Module whose absence means "not installed", and the pip name to suggest.
 SIM_MODULES = {
     "qsim": ("qsim", "qsim (pip install -e .)"),
     "aer": ("qiskit_aer", "qiskit-aer"),
     "qulacs": ("qulacs", "qulacs"),
     "qsimcirq": ("qsimcirq", "qsimcirq"),
+    "lightning": ("pennylane_lightning", "pennylane-lightning"),
 }
-SIM_DISTS = {"qsim": "qsim", "aer": "qiskit-aer", "qulacs": "qulacs", "qsimcirq": "qsimcirq"}
+SIM_DISTS = {"qsim": "qsim", "aer": "qiskit-aer", "qulacs": "qulacs", "qsimcirq": "qsimcirq",
+             "lightning": "pennylane-lightning"}
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -72,6 +74,8 @@ class Unsupported(Exception):
 def _prepare(sim: str, gates: list, n: int, threads: int, precision: str):  # noqa: ANN202
     """Return (run, to_state): run() simulates and returns a result object; to_state(result) is the
     final state as an ndarray in qsim's bit order."""
+    import numpy as np
+
     from benchmarks import workloads as wl
 
     if sim == "qsim":
@@ -100,6 +104,20 @@ def _prepare(sim: str, gates: list, n: int, threads: int, precision: str):  # no
             return wl.little_to_big_endian(result.get_statevector(), n)
 
         return run, to_state
+
+    if sim == "lightning":
+        import pennylane as qml
+
+        # lightning.qubit threads with OpenMP (OMP_NUM_THREADS, pinned by main()); c64 is
+        # selectable but the comparison is with qsim in double.
+        dev = qml.device("lightning.qubit", wires=n,
+                         c_dtype=np.complex64 if precision == "single" else np.complex128)
+        node = qml.QNode(wl.to_pennylane(gates, n), dev)
+
+        def run():  # noqa: ANN202
+            return node()
+
+        return run, lambda vec: np.asarray(vec)
 
     if sim == "qulacs":
         if precision != "double":

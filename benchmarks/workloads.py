@@ -290,6 +290,37 @@ def to_cirq(gates: Sequence[Gate], n: int) -> tuple[Any, list[Any]]:
     return cirq.Circuit(ops), qs
 
 
+def to_pennylane(gates: Sequence[Gate], n: int) -> Callable[[], Any]:
+    """A function applying the gates as PennyLane operations on wires ``0..n-1`` (big-endian like
+    qsim: wire 0 is the most significant bit of ``qml.state()``), for a QNode body."""
+    import pennylane as qml
+
+    def body() -> Any:
+        for name, qubits, params in gates:
+            w = list(qubits)
+            if name == "h":
+                qml.Hadamard(w[0])
+            elif name == "cx":
+                qml.CNOT(w)
+            elif name == "cz":
+                qml.CZ(w)
+            elif name == "cp":
+                qml.ControlledPhaseShift(params[0], wires=w)
+            elif name == "swap":
+                qml.SWAP(w)
+            elif name == "u3":
+                qml.U3(params[0], params[1], params[2], wires=w[0])
+            elif name == "ry":
+                qml.RY(params[0], wires=w[0])
+            elif name == "rz":
+                qml.RZ(params[0], wires=w[0])
+            else:
+                raise ValueError(f"to_pennylane: unsupported gate {name!r}")
+        return qml.state()
+
+    return body
+
+
 _QASM_NAMES = {"h": "h", "cx": "cx", "cz": "cz", "cp": "cu1", "swap": "swap", "u3": "u3",
                "ry": "ry", "rz": "rz"}
 
