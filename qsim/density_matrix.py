@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .bits import basis_label, check_bit_order
+from .bits import basis_label
 from .errors import CircuitError
+from .outcomes import Outcomes
 from .statevector import Statevector
 
 
-class DensityMatrix:
+class DensityMatrix(Outcomes):
     """An n-qubit mixed state.
 
     >>> import qsim
@@ -50,17 +51,6 @@ class DensityMatrix:
         return cls(Statevector.from_label(label))
 
     # --- probabilities ---------------------------------------------------------------------------
-    def _check_qubits(self, qubits: Sequence[int] | None) -> list[int]:
-        if qubits is None:
-            return list(range(self.num_qubits))
-        qs = [int(q) for q in qubits]
-        for q in qs:
-            if not 0 <= q < self.num_qubits:
-                raise CircuitError(f"qubit {q} out of range for {self.num_qubits} qubit(s)")
-        if len(set(qs)) != len(qs):
-            raise CircuitError(f"duplicate qubits {qs}")
-        return qs
-
     def probabilities_array(self, qubits: Sequence[int] | None = None) -> np.ndarray:
         """Outcome probabilities (the diagonal, marginalised) as a float array of length
         2**len(qubits); index j's bits, most significant first, are ``qubits`` in the order
@@ -69,31 +59,6 @@ class DensityMatrix:
 
         return diagonal_probabilities(self.data.ravel(), self.num_qubits,
                                       self._check_qubits(qubits))
-
-    def probabilities(self, qubits: Sequence[int] | None = None, *, bit_order: str = "big",
-                      threshold: float = 1e-12) -> dict[str, float]:
-        """Outcome probabilities above ``threshold`` as ``{bitstring: p}`` (qubit 0 leftmost;
-        ``bit_order="little"`` reverses each key, Qiskit's order)."""
-        check_bit_order(bit_order)
-        p = self.probabilities_array(qubits)
-        k = int(p.size).bit_length() - 1
-        return {basis_label(i, k, bit_order): float(p[i])
-                for i in np.flatnonzero(p > threshold).tolist()}
-
-    def sample(self, shots: int, seed: int | np.random.Generator | None = None,
-               qubits: Sequence[int] | None = None, *, bit_order: str = "big") -> dict[str, int]:
-        """Measure ``qubits`` (default: all) ``shots`` times: counts ``{bitstring: n}``.
-        ``seed``: an integer or a ``numpy.random.Generator``."""
-        from .engine.sampling import key_counts, sample_keys
-
-        qs = self._check_qubits(qubits)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        key_ids: dict[str, int] = {}
-        drawn = sample_keys(self.probabilities_array(qs), shots, rng,
-                            np.zeros(len(qs), np.uint8), range(len(qs)), range(len(qs)),
-                            [("q", len(qs))], bit_order, key_ids, ordered=False)
-        counts = key_counts([drawn], len(key_ids))
-        return {k: int(counts[i]) for k, i in sorted(key_ids.items())}
 
     # --- state properties ------------------------------------------------------------------------
     def trace(self) -> float:

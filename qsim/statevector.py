@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .bits import basis_label, check_bit_order
+from .bits import basis_label
 from .errors import CircuitError
 from .kron import ket
+from .outcomes import Outcomes
 
 
-class Statevector:
+class Statevector(Outcomes):
     """An n-qubit pure state.
 
     >>> import qsim
@@ -52,17 +53,6 @@ class Statevector:
         return cls(data)
 
     # --- probabilities ---------------------------------------------------------------------------
-    def _check_qubits(self, qubits: Sequence[int] | None) -> list[int]:
-        if qubits is None:
-            return list(range(self.num_qubits))
-        qs = [int(q) for q in qubits]
-        for q in qs:
-            if not 0 <= q < self.num_qubits:
-                raise CircuitError(f"qubit {q} out of range for {self.num_qubits} qubit(s)")
-        if len(set(qs)) != len(qs):
-            raise CircuitError(f"duplicate qubits {qs}")
-        return qs
-
     def probabilities_array(self, qubits: Sequence[int] | None = None) -> np.ndarray:
         """Outcome probabilities as a float array of length 2**len(qubits).
 
@@ -73,39 +63,11 @@ class Statevector:
 
         return marginal_probabilities(self.data, self._check_qubits(qubits))
 
-    def probabilities(self, qubits: Sequence[int] | None = None, *, bit_order: str = "big",
-                      threshold: float = 1e-12) -> dict[str, float]:
-        """Outcome probabilities above ``threshold`` as ``{bitstring: p}`` (qubit 0 leftmost).
-
-        ``bit_order="little"`` reverses each key (Qiskit's order).
-        """
-        check_bit_order(bit_order)
-        p = self.probabilities_array(qubits)
-        k = int(p.size).bit_length() - 1
-        idx = np.flatnonzero(p > threshold)
-        out = {}
-        for i in idx.tolist():
-            out[basis_label(i, k, bit_order)] = float(p[i])
-        return out
-
     def amplitude(self, label: str) -> complex:
         """Amplitude of basis state ``label`` (e.g. ``"0110"``, qubit 0 leftmost)."""
         if len(label) != self.num_qubits or set(label) - {"0", "1"}:
             raise CircuitError(f"basis label {label!r} must be {self.num_qubits} characters of 0/1")
         return complex(self.data[int(label, 2)])
-
-    def sample(self, shots: int, seed: int | None = None,
-               qubits: Sequence[int] | None = None, *, bit_order: str = "big") -> dict[str, int]:
-        """Measure ``qubits`` (default: all) ``shots`` times: counts ``{bitstring: n}``."""
-        from .engine.sampling import key_counts, sample_keys
-
-        qs = self._check_qubits(qubits)
-        key_ids: dict[str, int] = {}
-        drawn = sample_keys(self.probabilities_array(qs), shots, np.random.default_rng(seed),
-                            np.zeros(len(qs), np.uint8), range(len(qs)), range(len(qs)),
-                            [("q", len(qs))], bit_order, key_ids, ordered=False)
-        counts = key_counts([drawn], len(key_ids))
-        return {k: int(counts[i]) for k, i in sorted(key_ids.items())}
 
     # --- algebra ---------------------------------------------------------------------------------
     def expectation(self, op: Any, qubits: Sequence[int] | None = None) -> complex | float:
