@@ -142,6 +142,9 @@ class DensityState(State):
         self.data = data
         self.num_qubits = num_qubits
         self.dtype = data.dtype
+        #: Qubits of the 2n-qubit vector that may be 1 in a nonzero entry (None: unknown); see
+        #: :func:`qsim.backends.dense.state.apply_ops_on_support`. Projections keep it.
+        self.support: frozenset[int] | None = None
 
     @classmethod
     def check_memory(cls, num_qubits: int, dtype: Any, max_memory: int | None = None,
@@ -185,7 +188,9 @@ class DensityState(State):
                 data = np.array(v, dtype=dtype, copy=True)
             else:
                 data = np.outer(v, v.conj()).astype(dtype, copy=False).ravel()
-        return cls(data, num_qubits)
+        state = cls(data, num_qubits)
+        state.support = frozenset() if initial is None else None
+        return state
 
     @classmethod
     def prepare(cls, ops: Sequence[Any], num_qubits: int) -> Any:
@@ -194,9 +199,10 @@ class DensityState(State):
         return prepare_ops(doubled_ops(ops, num_qubits))
 
     def apply(self, prepared: Any) -> None:
-        from .dense.state import apply_ops
+        from .dense.state import apply_ops_on_support
 
-        self.data = apply_ops(self.data, prepared, threads=self.threads)
+        self.data, self.support = apply_ops_on_support(self.data, prepared, self.support,
+                                                       threads=self.threads)
 
     def probabilities(self, qubits: Sequence[int]) -> np.ndarray:
         return diagonal_probabilities(self.data, self.num_qubits, qubits)
@@ -223,6 +229,7 @@ class DensityState(State):
     def copy(self) -> DensityState:
         out = DensityState(self.data.copy(), self.num_qubits)
         out.threads = self.threads
+        out.support = self.support
         return out
 
     def to_host(self) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -238,6 +238,70 @@ def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
 _NUMBA_LOCK = threading.Lock()
 
 
+#: Largest sub-state, in qubits, that :func:`apply_ops_on_support` gathers (2**20 amplitudes:
+#: 16 MiB in complex128, within the fixed overhead the memory guard allows for); it also stays
+#: at most a quarter of the state.
+SUPPORT_MAX = 20
+
+
+def _support_view(state: np.ndarray, axes: Sequence[int], n: int) -> np.ndarray:
+    """The view of ``state`` where every qubit not in ``axes`` (sorted) is 0: a strided array
+    whose C order is the sub-state on ``axes`` (qubit ``axes[0]`` most significant)."""
+    inside = [False] * n
+    for a in axes:
+        inside[a] = True
+    shape: list[int] = []
+    index: list[Any] = []
+    i = 0
+    while i < n:        # runs of adjacent qubits all inside or all outside (few dimensions)
+        j = i
+        while j < n and inside[j] == inside[i]:
+            j += 1
+        shape.append(1 << (j - i))
+        index.append(slice(None) if inside[i] else 0)
+        i = j
+    return state.reshape(shape)[tuple(index)]
+
+
+def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
+                         support: frozenset[int] | None, *, threads: int | None = None
+                         ) -> tuple[np.ndarray, frozenset[int] | None]:
+    """:func:`apply_ops` for a state whose qubits outside ``support`` are exactly |0> (every
+    amplitude with one of them 1 is zero; None: no such knowledge). Returns (state, the new
+    support).
+
+    An operator on qubits Q maps that subspace into the one of ``support | Q``, so while the
+    support stays small (at most :data:`SUPPORT_MAX` qubits and a quarter of the state), the
+    operators are applied to the gathered sub-state only: a circuit that starts from |0...0>
+    spends its first blocks on 2**k amplitudes instead of 2**n (a GHZ chain, the first layers
+    of any circuit)."""
+    n = kernels.num_qubits_of(state)
+    if support is None:
+        return apply_ops(state, ops, threads=threads), None
+    grown = set(support)
+    limit = min(SUPPORT_MAX, n - 2)
+    k = 0
+    while k < len(ops):
+        wider = grown.union(ops[k].qubits)
+        if len(wider) > limit:
+            break
+        grown = wider
+        k += 1
+    if k:
+        axes = sorted(grown)
+        view = _support_view(state, axes, n)
+        pos = {q: i for i, q in enumerate(axes)}
+        sub = np.ascontiguousarray(view).reshape(-1)
+        sub = apply_ops(sub, [FusedOp(op.kind, tuple(pos[q] for q in op.qubits), op.data)
+                              for op in ops[:k]], threads=1)
+        view[...] = sub.reshape(view.shape)
+    if k < len(ops):
+        state = apply_ops(state, ops[k:], threads=threads)
+        for op in ops[k:]:
+            grown.update(op.qubits)
+    return state, (None if len(grown) >= n else frozenset(grown))
+
+
 def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None) -> list[FusedOp]:
     """Fuse lowered gates into the operators :func:`apply_ops` applies."""
     cfg = fusion or DEFAULT_FUSION
@@ -293,5 +357,24 @@ class DenseState(VectorState):
     def prepare(cls, ops: Sequence[LoweredOp], num_qubits: int) -> list[FusedOp]:
         return prepare_ops(ops)
 
+    #: Qubits that may be 1 in a nonzero amplitude (all others are exactly |0>); None: unknown.
+    #: Known from allocation at |0...0>, grown by each operator's qubits, kept by collapse and
+    #: reset (they never make a zero amplitude nonzero); lets the first blocks of a circuit work
+    #: on a small sub-state (:func:`apply_ops_on_support`).
+    support: frozenset[int] | None = None
+
+    @classmethod
+    def allocate(cls, num_qubits: int, dtype: Any, initial: np.ndarray | None = None
+                 ) -> DenseState:
+        state = cast(DenseState, super().allocate(num_qubits, dtype, initial))
+        state.support = frozenset() if initial is None else None
+        return state
+
+    def copy(self) -> DenseState:
+        out = cast(DenseState, super().copy())
+        out.support = self.support
+        return out
+
     def apply(self, prepared: Any) -> None:
-        self.data = apply_ops(self.data, prepared, threads=self.threads)
+        self.data, self.support = apply_ops_on_support(self.data, prepared, self.support,
+                                                       threads=self.threads)
