@@ -144,19 +144,6 @@ class DensityMatrix(Outcomes):
         j = int(np.argmax(np.abs(psi)))
         return Statevector(psi * (abs(psi[j]) / psi[j]))
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, DensityMatrix):
-            o = other.data
-        elif isinstance(other, np.ndarray):
-            o = other
-        else:
-            return NotImplemented
-        return o.shape == self.data.shape and bool(np.allclose(self.data, o, atol=1e-10))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self) -> str:
         n = self.num_qubits

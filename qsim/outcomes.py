@@ -8,6 +8,7 @@ A subclass provides ``num_qubits`` and ``probabilities_array(qubits)`` (float, l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,23 @@ class Outcomes:
 
     __slots__ = ()
     num_qubits: int
+    data: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        """Equal (to 1e-10, entry by entry) to the same kind of state or to a numpy array of
+        the same shape (a state vector also to any array holding its entries)."""
+        if isinstance(other, type(self)):
+            o = other.data
+        elif isinstance(other, np.ndarray):
+            o = other.ravel() if self.data.ndim == 1 else other
+        else:
+            return NotImplemented
+        return o.shape == self.data.shape and bool(np.allclose(self.data, o, atol=1e-10))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
 
     def probabilities_array(self, qubits: Sequence[int] | None = None) -> np.ndarray:
         raise NotImplementedError

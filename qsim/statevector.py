@@ -146,19 +146,6 @@ class Statevector(Outcomes):
     def norm(self) -> float:
         return float(np.linalg.norm(self.data))
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Statevector):
-            o = other.data
-        elif isinstance(other, np.ndarray):
-            o = other.ravel()
-        else:
-            return NotImplemented
-        return o.shape == self.data.shape and bool(np.allclose(self.data, o, atol=1e-10))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
 
     def __len__(self) -> int:
         return int(self.data.size)
