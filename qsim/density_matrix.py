@@ -17,6 +17,9 @@ from .errors import CircuitError
 from .outcomes import Outcomes
 from .statevector import Statevector
 
+#: Diagonal entries listed by :meth:`DensityMatrix._repr_html_`.
+HTML_TOP = 32
+
 
 class DensityMatrix(Outcomes):
     """An n-qubit mixed state.
@@ -144,6 +147,27 @@ class DensityMatrix(Outcomes):
         j = int(np.argmax(np.abs(psi)))
         return Statevector(psi * (abs(psi[j]) / psi[j]))
 
+
+    def _repr_html_(self) -> str:
+        """Purity, then the :data:`HTML_TOP` largest diagonal entries (outcome probabilities,
+        above 1e-12) as a table in basis order (qubit 0 leftmost), with a note of how many
+        nonzero ones were left out."""
+        p = self.probabilities_array()
+        nonzero = np.flatnonzero(p > 1e-12)
+        shown = nonzero if nonzero.size <= HTML_TOP else nonzero[
+            np.argsort(-p[nonzero], kind="stable")[:HTML_TOP]]
+        n = self.num_qubits
+        rows = "".join(f"<tr><td><code>|{basis_label(i, n)}&gt;</code></td><td>{p[i]:.4f}</td>"
+                       "</tr>" for i in np.sort(shown).tolist())
+        head = (f"<p><b>DensityMatrix</b>: {n} qubit{'s' * (n != 1)} (qubit 0 leftmost), "
+                f"purity {self.purity():.6g}</p>")
+        table = ("<table><thead><tr><th>basis</th><th>probability</th></tr></thead>"
+                 f"<tbody>{rows}</tbody></table>")
+        left = int(nonzero.size - shown.size)
+        note = "" if not left else (
+            f"<p>{left} smaller nonzero probabilit{'ies' if left != 1 else 'y'} not shown "
+            f"(total {float(p[nonzero].sum() - p[shown].sum()):.4g})</p>")
+        return f"<div>{head}{table}{note}</div>"
 
     def __repr__(self) -> str:
         n = self.num_qubits

@@ -330,3 +330,17 @@ def test_result_keeps_the_density_matrix_and_the_noise() -> None:
     back = qsim.Result.from_json(res.to_json())
     assert back.density_matrix == res.density_matrix and back.branches == 1
     assert back.counts == res.counts
+
+
+def test_notebook_display_lists_the_diagonal() -> None:
+    # H on qubit 0; two x on qubit 1, each followed by a bit flip of probability 0.1
+    c = qsim.Circuit(2).h(0).x(1).x(1)
+    noise = qsim.NoiseModel().add(qsim.bit_flip(0.1), gates=["x"], qubits=[1])
+    rho = qsim.simulate(c, noise=noise, backend="density")
+    html = rho._repr_html_()
+    # two x gates, each followed by a flip of 0.1: P(qubit 1 = 1) = 2 * 0.1 * 0.9 = 0.18
+    for label, p in (("00", 0.41), ("01", 0.09), ("10", 0.41), ("11", 0.09)):
+        assert f"<code>|{label}&gt;</code></td><td>{p:.4f}</td>" in html
+    assert f"purity {np.vdot(rho.data, rho.data).real:.6g}" in html
+    big = qsim.simulate(qsim.Circuit(6).h(range(6)), backend="density")._repr_html_()
+    assert big.count("<tr><td>") == 32 and "32 smaller nonzero probabilities not shown" in big
