@@ -1332,6 +1332,8 @@ def _read_result(path: str) -> Result:
         parsed = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _fail(f"qsim: error: {name}: not JSON ({exc})", EXIT_USAGE) from None
+    except RecursionError:
+        raise _fail(f"qsim: error: {name}: JSON nested too deeply", EXIT_USAGE) from None
     try:        # what Result.from_json does with the text, without taking it for a path
         return Result.from_dict(parsed)
     except KeyError as exc:

@@ -247,6 +247,8 @@ class Result:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{where}: not valid JSON: nested too deeply") from None
         return cls.from_dict(d)
 
     # --- notebook display ------------------------------------------------------------------------

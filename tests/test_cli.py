@@ -1232,3 +1232,13 @@ def test_density_backend_lists_the_diagonal(write) -> None:  # noqa: ANN001
     assert json.loads(r.stdout)["probabilities"] == pytest.approx({"00": 0.2, "10": 0.8})
     r = invoke(["run", write(src), "--backend", "density", "--statevector"])
     assert r.exit_code == 2 and "density matrix" in r.stderr and "Traceback" not in r.output
+
+
+def test_deeply_nested_json_files_exit_2(write, tmp_path: Path) -> None:  # noqa: ANN001
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for args in (["plot", str(deep), "--plot", str(tmp_path / "h.png")],
+                 ["run", write(BELL), "--noise-model", str(deep)]):
+        r = invoke(args)
+        assert r.exit_code == 2, r.output
+        assert "nested too deeply" in r.stderr and "Traceback" not in r.output

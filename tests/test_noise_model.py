@@ -459,3 +459,9 @@ def test_example_and_saved_models_satisfy_the_schema():
         assert schema_errors(bad, schema, schema), bad
         with pytest.raises(CircuitError):
             NoiseModel.from_dict(bad)
+
+
+def test_deeply_nested_json_is_a_clean_error() -> None:
+    # json.loads raises RecursionError on very deep nesting; that must not escape as a bug
+    with pytest.raises(CircuitError, match="nested too deeply"):
+        NoiseModel.from_json("[" * 100_000 + "]" * 100_000)

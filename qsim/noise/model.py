@@ -507,6 +507,8 @@ class NoiseModel:
                                f"column {exc.colno})") from None
         except ValueError as exc:
             raise CircuitError(f"{source}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise CircuitError(f"{source}: not valid JSON: nested too deeply") from None
         return cls.from_dict(data, source=source)
 
     def save(self, path: str | os.PathLike[str]) -> None:
