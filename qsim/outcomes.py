@@ -7,6 +7,7 @@ A subclass provides ``num_qubits`` and ``probabilities_array(qubits)`` (float, l
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from .bits import basis_label, check_bit_order
 from .errors import CircuitError
 
 
-class Outcomes:
+class Outcomes(ABC):
     """Mixin: outcome probabilities and samples from ``probabilities_array``."""
 
     __slots__ = ()
@@ -39,8 +40,10 @@ class Outcomes:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
 
+    @abstractmethod
     def probabilities_array(self, qubits: Sequence[int] | None = None) -> np.ndarray:
-        raise NotImplementedError
+        """Outcome probabilities of ``qubits`` (all, 0 first, for None): float, length
+        2**len(qubits), index j's bits most significant first = ``qubits`` in the order given."""
 
     def _check_qubits(self, qubits: Sequence[int] | None) -> list[int]:
         """``qubits`` as a list (all of them, 0 first, for None); CircuitError for an index out
