@@ -179,16 +179,19 @@ def test_check_against_a_circuit():
     circuit = qsim.Circuit(2).h(0).cx(0, 1)
     # qubits the circuit does not have: the rule applies to nothing, no error (a device model
     # on a smaller circuit), no warning
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         NoiseModel().add(bit_flip(0.1), qubits=[1, 7]).readout(0.1, qubits=[5]).check(circuit)
-    with pytest.warns(QsimWarning, match="'cnot', which is neither a library gate"):
+    assert [str(w.message) for w in caught] == []
+    with pytest.warns(QsimWarning, match="'cnot', which is neither a library gate") as rec:
         NoiseModel().add(bit_flip(0.1), gates=["cnot"]).check(circuit)
+    assert len(rec) == 1
     defined = qsim.loads_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\n'
                               'gate mine a { h a; }\nmine q[0];\n')
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         NoiseModel().add(bit_flip(0.1), gates=["mine", "unitary", "h"]).check(defined)
+    assert [str(w.message) for w in caught] == []
 
 
 def test_display():
