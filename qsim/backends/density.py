@@ -38,13 +38,6 @@ def density_bytes(num_qubits: int, itemsize: int = 16) -> int:
     return itemsize << (2 * num_qubits)
 
 
-def superoperator_matrix(channel: Any) -> np.ndarray:
-    """The dense ``4**k`` superoperator of ``channel`` on (row qubits, column qubits):
-    ``sum_i K_i (x) conj(K_i)`` (row-major vec)."""
-    k = channel.kraus
-    return np.asarray(sum(np.kron(m, m.conj()) for m in k), dtype=complex)
-
-
 class _Conjugator:
     """Lowered ops turned into their complex conjugates on the column qubits (``q + n``); a
     definition body is conjugated once per prepare call, keeping its nesting."""
@@ -104,7 +97,7 @@ def doubled_ops(ops: Sequence[PlanOp], num_qubits: int) -> list[LoweredOp]:
     for op in ops:
         if isinstance(op, ChannelOp):
             qs = tuple(op.qubits) + tuple(q + num_qubits for q in op.qubits)
-            out.append(Instruction("unitary", qs, matrix=superoperator_matrix(op.channel)))
+            out.append(Instruction("unitary", qs, matrix=op.channel.superoperator_matrix))
             continue
         if op.name in ("measure", "reset"):
             raise SimulationError(f"the density backend cannot prepare {op.name} as a gate")

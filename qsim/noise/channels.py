@@ -145,6 +145,7 @@ class Channel:
         self.params: dict[str, float] = dict(params or {})
         self._spec: dict[str, Any] | None = None
         self._mixture: Any = ...
+        self._superop: np.ndarray | None = None
 
     # --- structure ----------------------------------------------------------------------------
     @property
@@ -212,14 +213,24 @@ class Channel:
                 if chi[a, a].real > 1e-14]
 
     # --- representations ----------------------------------------------------------------------
+    @property
+    def superoperator_matrix(self) -> np.ndarray:
+        """``sum_i kron(K_i, conj(K_i))`` as a dense, read-only ``4**k x 4**k`` complex array
+        acting on the row-major ``vec(rho)``; computed once per channel (the density backend
+        applies it after every gate a rule matches)."""
+        if self._superop is None:
+            s = np.asarray(sum(np.kron(k, k.conj()) for k in self.kraus), dtype=complex)
+            s.setflags(write=False)
+            self._superop = s
+        return self._superop
+
     def superoperator(self) -> scipy.sparse.csr_matrix:
         """``sum_i kron(K_i, conj(K_i))``: ``4**k x 4**k`` sparse CSR acting on the row-major
         ``vec(rho)`` (entry ``i * 2**k + j`` is ``rho[i, j]``), so that
         ``vec(E(rho)) = S @ vec(rho)``."""
         import scipy.sparse as sp
 
-        s = sum(np.kron(k, k.conj()) for k in self.kraus)
-        return sp.csr_matrix(s)
+        return sp.csr_matrix(self.superoperator_matrix)
 
     def choi(self) -> np.ndarray:
         """The Choi matrix ``sum_ij |i><j| ⊗ E(|i><j|)`` (input factor left, output right),
