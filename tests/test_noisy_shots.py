@@ -188,3 +188,26 @@ def test_idle_noise_on_noisy_shots_follows_the_density_matrix() -> None:
     want = exact(c, noise)
     res = qsim.run(c, shots=3000, seed=5, noise=noise, method="trajectories")
     assert chi2_p(res.counts, want) > 1e-3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_general_channel_outcome_probabilities_are_the_kraus_norms(seed: int) -> None:
+    # p_i = ||K_i psi||^2 / ||psi||^2, computed here with embed(K_i) @ psi; the walker reads it
+    # from one scratch copy rotated into each K_i^dagger K_i's eigenbasis
+    from qsim.backends.dense import DenseState
+    from qsim.compile.lower import ChannelOp
+    from qsim.engine.noisy import prepare_channel
+    from qsim.kron import embed
+
+    rng = np.random.default_rng(seed)
+    n = 4
+    ch = rotated_damping(0.3, 0.6).tensor(rotated_damping(0.2, 1.1))
+    qubits = tuple(int(q) for q in rng.choice(n, size=2, replace=False))
+    psi = rng.normal(size=1 << n) + 1j * rng.normal(size=1 << n)
+    psi *= 0.7 / np.linalg.norm(psi)                # unnormalised, as a branch's state may be
+    state = DenseState.allocate(n, np.complex128, psi)
+    prepared = prepare_channel(DenseState, ChannelOp(ch, qubits, None), n)
+    assert prepared.diag is None and prepared.probs is None     # the rotated path
+    want = np.array([np.linalg.norm(embed(k, list(qubits), n) @ psi) ** 2 for k in ch.kraus])
+    np.testing.assert_allclose(prepared.probabilities(state), want / want.sum(), atol=1e-12)
+    np.testing.assert_array_equal(state.data, psi)   # the state itself is not touched

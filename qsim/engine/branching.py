@@ -256,11 +256,11 @@ class _Walker:
                 break
             split = True
             other = state.copy()
-            block.apply(other, i, float(p[i]))
+            block.apply(other, i)
             self._spawn(other, clbits.copy(), int(counts[i]), pc,
                         self._extend(path, CHANNEL_KEY + (pc - 1) * KRAUS_SLOTS + i))
             del other
-        block.apply(state, keep, float(p[keep]))
+        block.apply(state, keep)
         if not split:
             return n, path, rng
         path = self._extend(path, CHANNEL_KEY + (pc - 1) * KRAUS_SLOTS + keep)

@@ -9,7 +9,8 @@ protocol only.
   and ``K_i/sqrt(p_i)`` is the unitary ``U_i``, prepared once per run. For a general channel
   ``p_i`` is read from the state: from the outcome probabilities of the channel's qubits when every
   ``K_i^dagger K_i`` is diagonal (amplitude and phase damping, thermal relaxation, reset error), else
-  from the norm of ``K_i psi`` on a copy. ``K_i`` itself (prepared once) is applied, not
+  ``<psi|K_i^dagger K_i|psi>`` from one scratch copy rotated into each ``K_i^dagger K_i``'s
+  eigenbasis in turn. ``K_i`` itself (prepared once) is applied, not
   ``K_i / sqrt(p_i)``: the walker only ever uses relative weights (a measurement's collapse
   renormalises), so the branch's norm is left to drift and restored only when it falls below
   :data:`RENORMALISE_BELOW` (one prepared scaling, rarely), and before a state is returned.
@@ -23,7 +24,7 @@ protocol only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -99,36 +100,38 @@ def flip_probability(matrices: Sequence[np.ndarray | None] | None, qubit: int,
 class PreparedChannel:
     """A channel step made ready for one backend. ``probs``: the fixed probabilities of a unitary
     mixture (None for a general channel); ``blocks[i]``: the backend's prepared ``U_i`` (None for
-    the identity) of a mixture; ``kraus``: the Kraus operators of a general channel;
-    ``diag``: ``diag(K_i^dagger K_i)`` rows when all are diagonal (else None). For a general
-    channel ``blocks[i]`` is the prepared ``K_i``."""
+    the identity) of a mixture, or ``K_i`` of a general channel. A general channel's outcome
+    probabilities ``<psi|G_i|psi>`` (``G_i = K_i^dagger K_i = V_i diag(w_i) V_i^dagger``) are
+    read as ``weights[i] @`` the probabilities of the channel's qubits in ``G_i``'s eigenbasis:
+    ``diag``: the ``w_i`` rows when every ``G_i`` is diagonal (no rotation needed), else
+    ``rotations[i]``, the prepared ``V_i^dagger V_{i-1}`` that carries one scratch copy from
+    ``G_{i-1}``'s eigenbasis to ``G_i``'s, with ``weights[i] = w_i``."""
 
     op: ChannelOp
     backend: type[State]
     num_qubits: int
     probs: np.ndarray | None
     blocks: list[Any]
-    kraus: list[np.ndarray]
     diag: np.ndarray | None
-
-    @property
-    def num_outcomes(self) -> int:
-        return len(self.blocks)
+    rotations: list[Any] = field(default_factory=list)
+    weights: np.ndarray | None = None
 
     def probabilities(self, state: State) -> np.ndarray:
         """``p_i`` of each outcome on ``state`` (normalised; the state may be unnormalised, and
         is scaled back to norm 1 when its squared norm is below :data:`RENORMALISE_BELOW`)."""
         if self.probs is not None:
             return self.probs
+        qubits = list(self.op.qubits)
         if self.diag is not None:
-            p = self.diag @ state.probabilities(list(self.op.qubits))
+            p = self.diag @ state.probabilities(qubits)
         else:
-            p = np.empty(len(self.kraus))
-            for i, block in enumerate(self.blocks):
-                t = state.copy()
-                t.apply(block)
-                p[i] = float(t.probabilities([self.op.qubits[0]]).sum())
-                del t
+            assert self.weights is not None
+            p = np.empty(len(self.blocks))
+            t = state.copy()    # one scratch state (scratch_states counts it), rotated in turn
+            for i, rotation in enumerate(self.rotations):
+                t.apply(rotation)
+                p[i] = float(self.weights[i] @ t.probabilities(qubits))
+            del t
         p = np.clip(np.asarray(p, dtype=np.float64), 0, None)
         total = float(p.sum())  # sum_i ||K_i psi||^2 = ||psi||^2
         if 0 < total < RENORMALISE_BELOW:
@@ -137,9 +140,9 @@ class PreparedChannel:
                                              self.num_qubits))
         return p / total
 
-    def apply(self, state: State, i: int, p: float) -> None:
-        """Continue ``state`` with outcome ``i`` (of probability ``p``): ``U_i`` for a mixture,
-        ``K_i`` (unnormalised) for a general channel."""
+    def apply(self, state: State, i: int) -> None:
+        """Continue ``state`` with outcome ``i``: ``U_i`` for a mixture, ``K_i`` (unnormalised)
+        for a general channel."""
         if self.blocks[i] is not None:
             state.apply(self.blocks[i])
 
@@ -159,14 +162,32 @@ def prepare_channel(backend: type[State], op: ChannelOp, num_qubits: int) -> Pre
         probs = np.array([p for p, _ in items])
         blocks = [None if np.array_equal(u, np.eye(u.shape[0])) else
                   backend.prepare([_unitary(u, op.qubits)], num_qubits) for _, u in items]
-        return PreparedChannel(op, backend, num_qubits, probs / probs.sum(), blocks, [], None)
+        return PreparedChannel(op, backend, num_qubits, probs / probs.sum(), blocks, None)
     kraus = [np.asarray(k, dtype=complex) for k in ch.kraus]
-    gram = [k.conj().T @ k for k in kraus]
-    diag = None
-    if all(np.allclose(g, np.diag(np.diagonal(g)), atol=1e-14) for g in gram):
-        diag = np.array([np.diagonal(g).real for g in gram])
     blocks = [backend.prepare([_unitary(k, op.qubits)], num_qubits) for k in kraus]
-    return PreparedChannel(op, backend, num_qubits, None, blocks, kraus, diag)
+    diag = gram_diagonals(ch)
+    if diag is not None:
+        return PreparedChannel(op, backend, num_qubits, None, blocks, diag)
+    rotations, weights = [], []
+    previous = np.eye(ch.dim, dtype=complex)
+    for k in kraus:
+        w, v = np.linalg.eigh(k.conj().T @ k)
+        rotations.append(backend.prepare([_unitary(v.conj().T @ previous, op.qubits)],
+                                         num_qubits))
+        weights.append(w)
+        previous = v
+    return PreparedChannel(op, backend, num_qubits, None, blocks, None, rotations,
+                           np.array(weights))
+
+
+def gram_diagonals(channel: Any) -> np.ndarray | None:
+    """The rows ``diag(K_i^dagger K_i)`` of ``channel`` when every ``K_i^dagger K_i`` is
+    diagonal (outcome probabilities then follow from the channel qubits' probabilities); None
+    otherwise."""
+    gram = [k.conj().T @ k for k in channel.kraus]
+    if all(np.allclose(g, np.diag(np.diagonal(g)), atol=1e-14) for g in gram):
+        return np.array([np.diagonal(g).real for g in gram])
+    return None
 
 
 def sample_outcomes(rng: np.random.Generator, n: int, p: np.ndarray) -> np.ndarray:
@@ -278,7 +299,6 @@ class MixtureRuns:
         self.gates_before = np.searchsorted(gate_steps, np.arange(size + 1)).tolist()
         self.chans_before = np.searchsorted(chan_steps, np.arange(size + 1)).tolist()
         self.blocks: dict[tuple[int, int], Any] = {}
-        self.calls = 0
 
     @property
     def useful(self) -> bool:
@@ -303,7 +323,6 @@ class MixtureRuns:
                    and lo + (2 << level) <= hi):
                 level += 1
             state.apply(self._block(level, lo >> level))
-            self.calls += 1
             lo += 1 << level
 
     def advance(self, state: State, n: int, pc: int, rng: np.random.Generator
@@ -339,13 +358,11 @@ class MixtureRuns:
 def scratch_states(plan: Any) -> int:
     """States a walk of ``plan`` needs beyond its branches: 1 when some channel step is a general
     channel whose ``K_i^dagger K_i`` are not all diagonal (its outcome probabilities are read from
-    ``K_i psi`` on a copy), else 0."""
+    a copy), else 0."""
     for s in plan.steps:
         if s.kind != "channel":
             continue
         ch = s.block[0].channel
-        if ch.mixture is None and not all(
-                np.allclose(g, np.diag(np.diagonal(g)), atol=1e-14)
-                for g in (k.conj().T @ k for k in ch.kraus)):
+        if ch.mixture is None and gram_diagonals(ch) is None:
             return 1
     return 0

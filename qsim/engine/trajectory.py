@@ -61,7 +61,7 @@ def run_trajectory(circuit: Circuit, plan: Plan, prepared: Sequence[Any], state:
                     p.size - 1)
             if p[i] <= 0:  # only by rounding at the end of the cumulative sum
                 i = int(np.argmax(p))
-            block.apply(state, i, float(p[i]))
+            block.apply(state, i)
         elif step.kind == "reset":
             measure(state, step.qubit, rng, reset=True)
         else:
