@@ -64,10 +64,7 @@ def readout_matrices(model: Any, num_qubits: int) -> list[np.ndarray | None] | N
     when the model has no readout error."""
     if model is None or not model.has_readout:
         return None
-    out: list[np.ndarray | None] = []
-    for q in range(num_qubits):
-        m = model.readout_matrix(q)
-        out.append(None if m is None else np.asarray(m, dtype=np.float64))
+    out: list[np.ndarray | None] = model.readout_matrices(num_qubits)
     return out if any(m is not None for m in out) else None
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..backends.base import State
 from ..circuit import Circuit
 from ..compile.plan import Plan
+from .noisy import flip_probability
 
 
 def condition_holds(circuit: Circuit, condition: tuple[str, int], clbits: np.ndarray) -> bool:
@@ -51,9 +52,7 @@ def run_trajectory(circuit: Circuit, plan: Plan, prepared: Sequence[Any], state:
         if step.kind == "measure":
             outcome = measure(state, step.qubit, rng)
             if readout is not None and readout[step.qubit] is not None:
-                m = readout[step.qubit]
-                assert m is not None
-                outcome = outcome ^ int(rng.random() < m[outcome][1 - outcome])
+                outcome ^= int(rng.random() < flip_probability(readout, step.qubit, outcome))
             clbits[step.clbit] = outcome
         elif step.kind == "channel":
             p = block.probabilities(state)
