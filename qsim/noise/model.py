@@ -94,6 +94,15 @@ def _qubit_list(qubits: Any, where: str) -> tuple[int, ...] | None:
     return tuple(out)
 
 
+def _check_object(value: Any, at: str, needs: str, fields: Sequence[str]) -> None:
+    """CircuitError unless ``value`` is a JSON object whose keys are all in ``fields``."""
+    if not isinstance(value, dict):
+        raise CircuitError(f"{at}: expected an object with {needs}, got {_show(value)}")
+    for key in value:
+        if key not in fields:
+            raise CircuitError(f"{at}.{key}: unknown field (fields: {', '.join(fields)})")
+
+
 def _gate_names(gates: Any, where: str) -> tuple[str, ...] | None:
     if gates is None:
         return None
@@ -421,13 +430,7 @@ class NoiseModel:
             raise CircuitError(f"{source}: rules: expected a list, got {_show(rules)}")
         for i, rule in enumerate(rules):
             at = f"{source}: rules[{i}]"
-            if not isinstance(rule, dict):
-                raise CircuitError(f"{at}: expected an object with a \"channel\", got "
-                                   f"{_show(rule)}")
-            for key in rule:
-                if key not in ("channel", "gates", "qubits"):
-                    raise CircuitError(f"{at}.{key}: unknown field (fields: channel, gates, "
-                                       f"qubits)")
+            _check_object(rule, at, 'a "channel"', ("channel", "gates", "qubits"))
             if "channel" not in rule:
                 raise CircuitError(f"{at}: missing \"channel\"")
             channel = channel_from_dict(rule["channel"], f"{at}.channel")
@@ -449,12 +452,7 @@ class NoiseModel:
             raise CircuitError(f"{source}: readout: expected a list, got {_show(readout)}")
         for i, entry in enumerate(readout):
             at = f"{source}: readout[{i}]"
-            if not isinstance(entry, dict):
-                raise CircuitError(f"{at}: expected an object with a \"matrix\" or \"p\", got "
-                                   f"{_show(entry)}")
-            for key in entry:
-                if key not in ("qubits", "matrix", "p"):
-                    raise CircuitError(f"{at}.{key}: unknown field (fields: qubits, matrix, p)")
+            _check_object(entry, at, 'a "matrix" or "p"', ("qubits", "matrix", "p"))
             if ("matrix" in entry) == ("p" in entry):
                 raise CircuitError(f"{at}: give either \"matrix\" (2x2, M[true][read]) or "
                                    f"\"p\" (a symmetric flip probability)")
