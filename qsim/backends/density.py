@@ -31,6 +31,7 @@ from ..errors import SimulationError
 from ..gates import GATES, gate_matrix
 from ..resources import human_bytes, memory_limit, memory_limit_description
 from .base import State
+from .vector import marginalize
 
 
 def density_bytes(num_qubits: int, itemsize: int = 16) -> int:
@@ -111,15 +112,8 @@ def doubled_ops(ops: Sequence[PlanOp], num_qubits: int) -> list[LoweredOp]:
 def diagonal_probabilities(rho_vec: np.ndarray, n: int, qubits: Sequence[int]) -> np.ndarray:
     """Outcome probabilities of ``qubits`` from the diagonal of the row-major ``vec(rho)``
     (float64, length 2**len(qubits), index bits in the order given)."""
-    diag = rho_vec.reshape(1 << n, 1 << n).diagonal().real.astype(np.float64)
-    qs = list(qubits)
-    if qs == list(range(n)):
-        return np.ascontiguousarray(diag)
-    p = diag.reshape((2,) * n)
-    rest = tuple(k for k in range(n) if k not in qs)
-    m = p.sum(axis=rest) if rest else p
-    kept = sorted(qs)
-    return np.ascontiguousarray(np.asarray(m).transpose([kept.index(k) for k in qs])).ravel()
+    return marginalize(rho_vec.reshape(1 << n, 1 << n).diagonal().real.astype(np.float64),
+                       qubits)
 
 
 class DensityState(State):

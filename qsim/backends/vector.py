@@ -22,12 +22,19 @@ _MERGE_TOL = {np.dtype(np.complex128): 1e-12, np.dtype(np.complex64): 1e-5}
 def marginal_probabilities(state: np.ndarray, qubits: Sequence[int]) -> np.ndarray:
     """Outcome probabilities of ``qubits`` of the flat state: float64 array of length
     2**len(qubits), index bits most significant first in the order given."""
-    n = int(state.size).bit_length() - 1
     r = state.view(state.real.dtype).reshape(-1, 2)
-    p = np.einsum("ij,ij->i", r, r, dtype=np.float64).reshape((2,) * n)
+    return marginalize(np.einsum("ij,ij->i", r, r, dtype=np.float64), qubits)
+
+
+def marginalize(p: np.ndarray, qubits: Sequence[int]) -> np.ndarray:
+    """The marginal of ``qubits`` of a distribution ``p`` over all n qubits (flat, length 2**n,
+    qubit 0 most significant): float64, length 2**len(qubits), index bits most significant
+    first in the order given."""
+    n = int(p.size).bit_length() - 1
+    p = np.asarray(p, dtype=np.float64).reshape((2,) * n)
     qs = list(qubits)
     if qs == list(range(n)):
-        return p.ravel()
+        return np.ascontiguousarray(p).ravel()
     rest = tuple(k for k in range(n) if k not in qs)
     m = p.sum(axis=rest) if rest else p
     kept = sorted(qs)  # axes of m are the kept qubits in increasing order
