@@ -326,16 +326,6 @@ def swap_lower_bound(prepared: Prepared, n: int, k: int) -> int:
 
 
 # --- small operator algebra ------------------------------------------------------------------------
-def _perm_reorder(src: np.ndarray, order: Sequence[int]) -> np.ndarray:
-    """An index map ``new[i] = old[src[i]]`` with its qubit factors reordered (factor i of the
-    result is factor ``order[i]``)."""
-    m = len(order)
-    pmap = np.arange(1 << m).reshape((2,) * m).transpose(list(order)).ravel()
-    inv = np.empty_like(pmap)
-    inv[pmap] = np.arange(1 << m)
-    return inv[np.asarray(src)[pmap]]
-
-
 def restrict(op: FusedOp, layout: Layout, block: int) -> FusedOp | None:
     """The part of ``op`` this rank applies to its slice: its global qubits (passive) fixed at
     the rank's values, its local ones renamed to slice qubits (sorted, data reordered to match).
@@ -357,7 +347,7 @@ def restrict(op: FusedOp, layout: Layout, block: int) -> FusedOp | None:
     data = np.asarray(op.data)
     if op.kind == "diag":
         d = data.reshape((2,) * m)[tuple(idx)]
-        d = np.asarray(d).transpose(order).ravel() if L else np.asarray(d).reshape(1)
+        d = kernels.sort_vector(d, order) if L else np.asarray(d).reshape(1)
         return FusedOp("diag", targets, np.ascontiguousarray(d))
     if op.kind == "perm":
         full = np.arange(1 << m).reshape((2,) * m)[tuple(idx)]
@@ -367,12 +357,11 @@ def restrict(op: FusedOp, layout: Layout, block: int) -> FusedOp | None:
             sub |= ((s >> (m - 1 - t)) & 1) << (L - 1 - j)
         if L == 0 or np.array_equal(sub, np.arange(1 << L)):
             return None
-        return FusedOp("perm", targets, _perm_reorder(sub, order))
+        return FusedOp("perm", targets, kernels.sort_permutation(sub, order))
     mat = data.reshape((2,) * (2 * m))[tuple(idx) + tuple(idx)]
     if L == 0:
         return FusedOp("diag", (), np.asarray(mat).reshape(1))
-    mat = np.asarray(mat).transpose(order + [L + o for o in order]).reshape(1 << L, 1 << L)
-    return FusedOp("dense", targets, np.ascontiguousarray(mat))
+    return FusedOp("dense", targets, np.ascontiguousarray(kernels.sort_matrix(mat, order)))
 
 
 def _default_threads(node_size: int) -> int:
