@@ -301,10 +301,10 @@ def apply_sorted_diagonal(state: np.ndarray, d: np.ndarray, axes: tuple[int, ...
         _diag_run(state, d, bits, _offsets(n, axes), _run_len(bits, 1 << 12))
         return state
     high = axes[:len(axes) - low]
-    # The high targets' bit positions, in the index with the low bits removed (tiles count
-    # bases in units of 2**low).
-    hb = np.array(sorted(n - 1 - a for a in high), dtype=np.int64)
-    _diag_low(state, d, hb, _offsets(n, high) if high else np.zeros(1, np.int64), low)
+    # _diag_low spreads the base index t << low (bases come in units of 2**low contiguous
+    # amplitudes) over the high targets' bit positions in the full index.
+    _diag_low(state, d, _bits(n, high), _offsets(n, high) if high else np.zeros(1, np.int64),
+              low)
     return state
 
 
