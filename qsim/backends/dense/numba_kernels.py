@@ -229,7 +229,8 @@ def _diag_low(state, d, bits, offs, low):  # type: ignore[no-untyped-def]
                     state[o + j] *= d[e + j]
 
 
-def _set_threads(threads: int) -> None:
+def set_threads(threads: int) -> None:
+    """numba's thread count for the next kernels: ``threads``, at most its configured limit."""
     limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     numba.set_num_threads(max(1, min(int(threads), limit)))
 
@@ -243,7 +244,7 @@ def apply_sorted_matrix(state: np.ndarray, u: np.ndarray, axes: tuple[int, ...],
     if not axes:
         state *= u.reshape(-1)[0]
         return state
-    _set_threads(threads)
+    set_threads(threads)
     k = len(axes)
     bits = _bits(n, axes)
     if k == 1:
@@ -262,7 +263,7 @@ def apply_sorted_permutation(state: np.ndarray, src: np.ndarray, axes: tuple[int
     n = _np_kernels.num_qubits_of(state)
     if not axes:
         return state
-    _set_threads(threads)
+    set_threads(threads)
     bits = _bits(n, axes)
     src = np.asarray(src, dtype=np.int64)
     k = len(axes)
@@ -287,7 +288,7 @@ def apply_sorted_diagonal(state: np.ndarray, d: np.ndarray, axes: tuple[int, ...
     if not axes:
         state *= d.reshape(-1)[0]
         return state
-    _set_threads(threads)
+    set_threads(threads)
     # Targets just above the lowest bits leave short runs: widen the diagonal over the lowest
     # qubits (as the numpy kernel does) so that the inner loop is >= 32 elements long.
     if 0 < n - 1 - axes[-1] < _np_kernels.DIAG_INNER:

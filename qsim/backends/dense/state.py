@@ -139,9 +139,9 @@ _KERNEL_SETS = ("auto", "numpy", "numba")
 NUMBA_MIN_SIZE = 1 << 14
 #: ... and numba is first imported only for a batch of operators whose work (amplitudes x
 #: operators) is at least this: the first use in a process costs ~0.5 s (numba's import and
-#: loading the cached kernels; ~4.5 s when they are compiled), which the numba kernels win back
-#: at about 1.5 ns per amplitude and operator (benchmarks/dev_numba.py, 22 qubits).
-NUMBA_MIN_WORK = 1 << 28
+#: loading the cached kernels; ~4.5 s when they are compiled), which the split-layout kernels
+#: win back at about 3 ns per amplitude and 2-qubit operator (benchmarks/dev_split.py).
+NUMBA_MIN_WORK = 1 << 27
 _NUMBA: Any = None  # the numba_kernels module once imported; False when numba is unavailable
 
 
@@ -182,6 +182,59 @@ def _use_numba(op: FusedOp, n: int) -> bool:
     return qs[-1] - qs[0] >= len(qs)
 
 
+#: A batch of operators goes through the blocked split layout (:mod:`.split_kernels`, SIMD
+#: kernels; needs numba) when the state has at least this many qubits and the batch at least
+#: :data:`SPLIT_MIN_OPS` matrices and permutations: the layout costs about four passes over the
+#: state (in, out, and the bits that come home), each 2-qubit matrix then saves about two.
+SPLIT_MIN_QUBITS = 16
+SPLIT_MIN_OPS = 8
+#: Estimated cost of an operator in the split layout, in units of a 2-qubit matrix pass
+#: (benchmarks/dev_split.py at 20 qubits): dense by width, then diagonal and permutation.
+SPLIT_DENSE_COST = (0.0, 0.45, 1.0, 3.6, 5.8)
+SPLIT_DIAG_COST = 1.2
+SPLIT_PERM_COST = 0.6
+
+
+def split_cost(ops: Sequence[FusedOp]) -> float:
+    """Estimated cost of ``ops`` in the split layout (2-qubit matrix passes)."""
+    total = 0.0
+    for op in ops:
+        k = len(op.qubits)
+        if op.kind == "diag":
+            total += SPLIT_DIAG_COST
+        elif op.kind == "perm":
+            total += SPLIT_PERM_COST
+        else:
+            total += SPLIT_DENSE_COST[k] if k < len(SPLIT_DENSE_COST) else 1.5 * 2.0 ** k
+    return total
+
+
+def split_expected(num_qubits: int) -> bool:
+    """Whether circuits on ``num_qubits`` will run in the split layout (numba installed, not
+    switched off): :func:`prepare_ops` then fuses for it (narrow matrices: its cost per
+    amplitude doubles with every qubit, where the numpy GEMM's does not)."""
+    global _NUMBA_SPEC
+    if num_qubits < SPLIT_MIN_QUBITS or kernel_set() == "numpy":
+        return False
+    if _NUMBA_SPEC is None:
+        import importlib.util
+        _NUMBA_SPEC = importlib.util.find_spec("numba") is not None
+    return _NUMBA_SPEC
+
+
+_NUMBA_SPEC: bool | None = None
+
+
+def _use_split(ops: list[FusedOp], n: int, dtype: Any, force: bool) -> bool:
+    if dtype not in (np.complex64, np.complex128):
+        return False
+    from . import split_kernels
+    if not split_kernels.usable(ops, n, dtype):
+        return False
+    return force or (n >= SPLIT_MIN_QUBITS
+                     and sum(op.kind != "diag" for op in ops) >= SPLIT_MIN_OPS)
+
+
 def apply_ops(state: np.ndarray, ops: Iterable[FusedOp], *, threads: int | None = None,
               workspace: kernels.Workspace | None = None) -> np.ndarray:
     """Apply fused operators (qubits increasing) to ``state`` in place; returns the state (a
@@ -215,6 +268,14 @@ def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
             nk = numba_kernels()
     force = which == "numba"
     n = kernels.num_qubits_of(state)
+    if nk is not None:
+        ops = ops if isinstance(ops, list) else list(ops)
+        if _use_split(ops, n, state.dtype, force):
+            from . import split_kernels
+            with _NUMBA_LOCK:
+                nk.set_threads(t)
+                split_kernels.apply_ops_split(state, ops)
+            return state
     for op in ops:
         if not op.qubits:  # global phase
             state *= op.data.reshape(-1)[0]
@@ -302,8 +363,27 @@ def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
     return state, (None if len(grown) >= n else frozenset(grown))
 
 
-def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None) -> list[FusedOp]:
-    """Fuse lowered gates into the operators :func:`apply_ops` applies."""
+#: Fusion settings tried for the split layout (the cheaper result by :func:`split_cost` wins)...
+SPLIT_FUSIONS = (FusionConfig(max_dense=2, max_diag=12), FusionConfig(max_dense=1, max_diag=12))
+#: ... for circuits of at most this many gates (each try costs a planning pass, ~10 us a gate);
+#: longer ones take the first.
+SPLIT_TRY_GATES = 50_000
+
+
+def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None,
+                num_qubits: int | None = None) -> list[FusedOp]:
+    """Fuse lowered gates into the operators :func:`apply_ops` applies. Without ``fusion``, for
+    ``num_qubits`` large enough to run in the split layout (:func:`split_expected`), the fusion
+    is chosen for that layout."""
+    if fusion is None and num_qubits is not None and split_expected(num_qubits):
+        tries = SPLIT_FUSIONS if walked_size(ops) <= SPLIT_TRY_GATES else SPLIT_FUSIONS[:1]
+        best: list[FusedOp] | None = None
+        for cfg in tries:
+            fused = fuse(lowered_gates(ops, cfg.max_dense), cfg)
+            if best is None or split_cost(fused) < split_cost(best):
+                best = fused
+        assert best is not None
+        return best
     cfg = fusion or DEFAULT_FUSION
     return fuse(lowered_gates(ops, cfg.max_dense), cfg)
 
@@ -355,7 +435,7 @@ class DenseState(VectorState):
 
     @classmethod
     def prepare(cls, ops: Sequence[LoweredOp], num_qubits: int) -> list[FusedOp]:
-        return prepare_ops(ops)
+        return prepare_ops(ops, num_qubits=num_qubits)
 
     #: Qubits that may be 1 in a nonzero amplitude (all others are exactly |0>); None: unknown.
     #: Known from allocation at |0...0>, grown by each operator's qubits, kept by collapse and

@@ -1,0 +1,281 @@
+"""The blocked split layout (qsim/backends/dense/split_kernels.py) against the numpy kernels and
+against ``embed(matrix, qubits, n) @ state``: random runs of dense, diagonal and permutation
+operators on every kind of target (inside the blocks, above them, mixed), the layout passes on
+their own, the bit-moving planner, thread-count independence, and the dispatch in
+:func:`qsim.backends.dense.state.apply_ops`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import qsim  # noqa: E402
+from qsim.backends.dense import kernels  # noqa: E402
+from qsim.backends.dense import numba_kernels as nk  # noqa: E402
+from qsim.backends.dense import split_kernels as sk  # noqa: E402
+from qsim.backends.dense import state as dense_state  # noqa: E402
+from qsim.compile.fusion import FusedOp, FusionConfig  # noqa: E402
+from qsim.compile.lower import lower  # noqa: E402
+from qsim.kron import embed  # noqa: E402
+
+DTYPES = [np.complex128, np.complex64]
+TOL = {np.complex128: 1e-12, np.complex64: 3e-6}
+
+
+def _state(rng: np.random.Generator, n: int, dtype: type) -> np.ndarray:
+    v = rng.standard_normal(1 << n) + 1j * rng.standard_normal(1 << n)
+    return (v / np.linalg.norm(v)).astype(dtype)
+
+
+def _op(rng: np.random.Generator, n: int, kind: str, qubits: tuple[int, ...]) -> FusedOp:
+    K = 1 << len(qubits)
+    if kind == "dense":
+        a = rng.standard_normal((K, K)) + 1j * rng.standard_normal((K, K))
+        return FusedOp("dense", qubits, np.linalg.qr(a)[0])
+    if kind == "diag":
+        return FusedOp("diag", qubits, np.exp(1j * rng.uniform(0, 2 * np.pi, K)))
+    return FusedOp("perm", qubits, rng.permutation(K))
+
+
+def _random_ops(rng: np.random.Generator, n: int, count: int, max_k: int = 4) -> list[FusedOp]:
+    ops = []
+    for _ in range(count):
+        kind = str(rng.choice(["dense", "dense", "diag", "perm"]))
+        k = int(rng.integers(0 if kind == "diag" else 1, max_k + 1))
+        qubits = tuple(sorted(int(q) for q in rng.choice(n, size=k, replace=False)))
+        ops.append(_op(rng, n, kind, qubits))
+    return ops
+
+
+def _reference(psi: np.ndarray, ops: list[FusedOp]) -> np.ndarray:
+    """The obviously correct route: each operator as a 2**n x 2**n matrix (complex128)."""
+    n = psi.size.bit_length() - 1
+    out = psi.astype(np.complex128)
+    for op in ops:
+        if op.kind == "dense":
+            m = op.data
+        elif op.kind == "diag":
+            m = np.diag(op.data)
+        else:
+            m = np.eye(op.data.size)[op.data]  # (P x)[i] = x[src[i]]
+        out = embed(m, list(op.qubits), n) @ out if op.qubits else m.reshape(-1)[0] * out
+    return out
+
+
+def _numpy_route(psi: np.ndarray, ops: list[FusedOp]) -> np.ndarray:
+    """The numpy kernels, operator by operator (for states too large for :func:`_reference`)."""
+    ref = psi.copy()
+    for op in ops:
+        if op.kind == "diag":
+            kernels.apply_sorted_diagonal(ref, op.data, op.qubits)
+        elif op.kind == "perm":
+            kernels.apply_sorted_permutation(ref, op.data, op.qubits)
+        else:
+            kernels.apply_sorted_matrix(ref, op.data, op.qubits)
+    return ref
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [7, 8, 10, 11])
+def test_random_operators_match_the_matrix_route(dtype: type, n: int) -> None:
+    rng = np.random.default_rng(n)
+    psi = _state(rng, n, dtype)
+    ops = _random_ops(rng, n, 30, max_k=min(4, n - sk.block_bits(dtype)))
+    out = psi.copy()
+    sk.apply_ops_split(out, ops)
+    np.testing.assert_allclose(out, _reference(psi, ops), atol=TOL[dtype], rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(4))
+def test_long_runs_match_the_numpy_kernels(dtype: type, seed: int) -> None:
+    """Many operators, so that qubits move in and out of the blocks again and again."""
+    rng = np.random.default_rng(100 + seed)
+    n = 13
+    psi = _state(rng, n, dtype)
+    ops = _random_ops(rng, n, 150)
+    ref = _numpy_route(psi, ops)
+    out = psi.copy()
+    passes = sk.apply_ops_split(out, ops)
+    assert passes > 0  # the low qubits were moved out (and back) along the way
+    np.testing.assert_allclose(out, ref, atol=TOL[dtype] * 10, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_target_position_one_and_two_qubits(dtype: type) -> None:
+    """Each qubit (inside a block or above) and each pair, as dense, diagonal and permutation."""
+    n = 9
+    rng = np.random.default_rng(5)
+    psi = _state(rng, n, dtype)
+    targets = [(q,) for q in range(n)] + [(a, b) for a in range(n) for b in range(a + 1, n)]
+    for qubits in targets:
+        for kind in ("dense", "diag", "perm"):
+            op = _op(rng, n, kind, qubits)
+            out = psi.copy()
+            sk.apply_ops_split(out, [op])
+            np.testing.assert_allclose(out, _reference(psi, [op]), atol=TOL[dtype], rtol=0,
+                                       err_msg=f"{kind} on {qubits}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ops_above_the_blocks_move_nothing(dtype: type) -> None:
+    n = 12
+    high = n - sk.block_bits(dtype)  # qubits 0 .. high-1 have their bits above the blocks
+    rng = np.random.default_rng(8)
+    ops = [_op(rng, n, "dense", (0, high - 1)), _op(rng, n, "perm", (1, 2)),
+           _op(rng, n, "diag", (0, n - 1)), _op(rng, n, "dense", (2,))]
+    psi = _state(rng, n, dtype)
+    out = psi.copy()
+    assert sk.apply_ops_split(out, ops) == 0
+    np.testing.assert_allclose(out, _reference(psi, ops), atol=TOL[dtype], rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layout_passes(dtype: type) -> None:
+    """_split stores each block of W amplitudes as W reals then W imaginaries; _join undoes it
+    bit for bit."""
+    W = sk.block_width(dtype)
+    psi = _state(np.random.default_rng(1), 10, dtype)
+    real = np.float32 if dtype == np.complex64 else np.float64
+    v = psi.copy().view(real)
+    sk._split(v, W)  # noqa: SLF001
+    blocks = psi.reshape(-1, W)
+    expect = np.concatenate([blocks.real, blocks.imag], axis=1).reshape(-1)
+    np.testing.assert_array_equal(v, expect)
+    sk._join(v, W)  # noqa: SLF001
+    np.testing.assert_array_equal(v.view(dtype), psi)
+
+
+def test_bit_moves_relabel_qubits() -> None:
+    """A pass that moves qubit q from bit pos[q] to new[q] equals the numpy transpose of the
+    state's 2 x ... x 2 tensor (the split layout is undone around the move)."""
+    n, dtype = 9, np.complex128
+    B, W = sk.block_bits(dtype), sk.block_width(dtype)
+    rng = np.random.default_rng(3)
+    psi = _state(rng, n, dtype)
+    for _ in range(10):
+        v = psi.copy().view(np.float64)
+        place = sk._Placement(v, n, B, [])  # noqa: SLF001
+        new = list(place.pos)
+        low = [q for q in range(n) if new[q] < B]
+        high = [q for q in range(n) if new[q] >= B]
+        for a, b in zip(rng.permutation(low)[:3], rng.permutation(high)[:3], strict=False):
+            new[a], new[b] = new[b], new[a]
+        sk._split(v, W)  # noqa: SLF001
+        place.move(new)
+        sk._join(v, W)  # noqa: SLF001
+        # amplitude at bit pattern x (bit new[q] holds qubit q's value) == psi at the pattern
+        # with qubit q's value at its home bit n - 1 - q
+        x = np.arange(1 << n)
+        home_index = np.zeros_like(x)
+        for q in range(n):
+            home_index |= ((x >> new[q]) & 1) << (n - 1 - q)
+        np.testing.assert_array_equal(v.view(dtype), psi[home_index])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_bits_at_every_thread_count(dtype: type) -> None:
+    rng = np.random.default_rng(9)
+    n = 14
+    psi = _state(rng, n, dtype)
+    ops = _random_ops(rng, n, 40)
+    out = []
+    for t in (1, 2, 3):
+        nk.set_threads(t)
+        x = psi.copy()
+        sk.apply_ops_split(x, ops)
+        out.append(x)
+    nk.set_threads(1)
+    np.testing.assert_array_equal(out[1], out[0])
+    np.testing.assert_array_equal(out[2], out[0])
+
+
+def test_usable() -> None:
+    ops = [FusedOp("dense", (0, 1, 2), np.eye(8)), FusedOp("diag", tuple(range(10)), np.ones(1024))]
+    assert sk.usable(ops, 9, np.complex128)       # 9 - 5 = 4 bits above the blocks
+    assert not sk.usable(ops, 8, np.complex64)    # 8 - 6 = 2 < 3
+    assert sk.usable(ops[1:], 8, np.complex64)    # diagonals fit anywhere
+
+
+def test_apply_ops_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto: the split layout for >= SPLIT_MIN_OPS matrices on >= SPLIT_MIN_QUBITS qubits (once
+    numba is loaded), the per-operator kernels otherwise; forced numba: whenever usable."""
+    calls: list[int] = []
+    real = sk.apply_ops_split
+    monkeypatch.setattr(sk, "apply_ops_split", lambda s, o: calls.append(len(o)) or real(s, o))
+    monkeypatch.setattr(dense_state, "_NUMBA", nk)
+    rng = np.random.default_rng(4)
+    n = dense_state.SPLIT_MIN_QUBITS
+    ops = _random_ops(rng, n, dense_state.SPLIT_MIN_OPS * 2, max_k=2)
+    few = [FusedOp("dense", (0,), np.eye(2))] * (dense_state.SPLIT_MIN_OPS - 1)
+    psi = _state(rng, n, np.complex128)
+    ref = kernels.apply_sorted_matrix(psi.copy(), np.eye(2), (0,))
+    monkeypatch.setattr(dense_state, "KERNELS", "auto")
+    out = dense_state.apply_ops(psi.copy(), ops, threads=1)
+    assert calls == [len(ops)]
+    np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=1e-12, rtol=0)
+    dense_state.apply_ops(psi.copy(), few, threads=1)
+    assert calls == [len(ops)]                        # too few: per-operator kernels
+    small = _state(rng, 10, np.complex128)
+    dense_state.apply_ops(small, few, threads=1)
+    assert calls == [len(ops)]
+    monkeypatch.setattr(dense_state, "KERNELS", "numba")
+    out = dense_state.apply_ops(small.copy(), few, threads=1)
+    assert calls == [len(ops), len(few)]
+    np.testing.assert_allclose(out, small, atol=1e-12)
+    np.testing.assert_allclose(ref, psi, atol=1e-12)
+
+
+def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the split layout the fusion with the lower estimated cost is used: a hardware-efficient
+    layer (rotations, then a CZ ladder) keeps its diagonals apart (max_dense=1), a brick of u3 +
+    CX folds the rotations into the CX (max_dense=2)."""
+    n = dense_state.SPLIT_MIN_QUBITS
+    monkeypatch.setattr(dense_state, "KERNELS", "auto")
+    hea = qsim.Circuit(n)
+    brick = qsim.Circuit(n)
+    for layer in range(3):
+        for q in range(n):
+            hea.ry(0.1 * q + layer, q).rz(0.2 * q, q)
+            brick.u3(0.1 * q, 0.2, 0.3 * layer, q)
+        for q in range(n - 1):
+            hea.cz(q, q + 1)
+        for q in range(layer % 2, n - 1, 2):
+            brick.cx(q, q + 1)
+    for circ in (hea, brick):
+        low = list(lower(circ))
+        chosen = dense_state.prepare_ops(low, num_qubits=n)
+        costs = [dense_state.split_cost(dense_state.prepare_ops(low, cfg))
+                 for cfg in dense_state.SPLIT_FUSIONS]
+        assert dense_state.split_cost(chosen) == min(costs)
+    hea_ops = dense_state.prepare_ops(list(lower(hea)), num_qubits=n)
+    assert max(len(op.qubits) for op in hea_ops if op.kind == "dense") == 1
+    brick_ops = dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
+    assert max(len(op.qubits) for op in brick_ops if op.kind == "dense") == 2
+    # and small states keep the default fusion
+    monkeypatch.setattr(dense_state, "KERNELS", "numpy")
+    assert not dense_state.split_expected(n)
+    assert FusionConfig() == dense_state.DEFAULT_FUSION
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_simulate_through_the_split_layout(precision: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole circuit at 16 qubits: forced numba (split layout) against the numpy kernels."""
+    rng = np.random.default_rng(12)
+    n = 16
+    c = qsim.Circuit(n)
+    for layer in range(4):
+        for q in range(n):
+            c.u3(*rng.uniform(0, 3, 3), q)
+        for q in range(layer % 2, n - 1, 2):
+            c.cx(q, q + 1)
+        c.ccx(0, n // 2, n - 1).cp(0.3, 1, n - 2).swap(2, n - 3).rzz(0.4, 4, n - 1)
+    out = {}
+    for ks in ("numpy", "numba"):
+        monkeypatch.setattr(dense_state, "KERNELS", ks)
+        out[ks] = qsim.simulate(c, precision=precision).data
+    tol = 1e-12 if precision == "double" else 2e-6
+    np.testing.assert_allclose(out["numba"], out["numpy"], atol=tol, rtol=0)
