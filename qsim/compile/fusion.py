@@ -337,14 +337,19 @@ class _Planner:
 
 def fuse(gates: Iterable[Gate], config: FusionConfig | None = None) -> list[FusedOp]:
     """Fuse ``gates`` (applied first to last) into operators with the same product."""
-    p = _Planner(config or FusionConfig())
+    gates = list(gates)
+    return build_plan(gates, plan_blocks(gates, config))
+
+
+def build_plan(gates: Sequence[Gate],
+               plan: Sequence[tuple[str, tuple[int, ...], list[int]]]) -> list[FusedOp]:
+    """The operators of a :func:`plan_blocks` plan of ``gates``, then the gates without qubits
+    (a 1x1 "unitary": a global phase, which commutes with everything) as one scalar."""
+    ops = [block_op(kind, qubits, [gates[i] for i in idx]) for kind, qubits, idx in plan]
     phase = 1 + 0j
     for g in gates:
-        if g.qubits:
-            p.add(g)
-        else:  # a 1x1 "unitary": a global phase, which commutes with everything
+        if not g.qubits:
             phase *= complex(np.asarray(g.matrix).reshape(-1)[0])
-    ops = [block_op(b.kind, b.qubits, b.gates) for b in p.finish()]
     if phase != 1:
         ops.append(FusedOp("diag", (), np.array([phase])))
     return ops

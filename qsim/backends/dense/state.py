@@ -22,7 +22,16 @@ from typing import Any, ClassVar, cast
 import numpy as np
 
 from ...circuit import Circuit, Instruction
-from ...compile.fusion import FusedOp, FusionConfig, Gate, block_op, classify, fuse
+from ...compile.fusion import (
+    FusedOp,
+    FusionConfig,
+    Gate,
+    block_op,
+    build_plan,
+    classify,
+    fuse,
+    plan_blocks,
+)
 from ...compile.lower import Body, DefinedGate, LoweredOp, lower
 from ...errors import SimulationError
 from ...gates import GATES, gate_matrix
@@ -195,18 +204,17 @@ SPLIT_DIAG_COST = 1.2
 SPLIT_PERM_COST = 0.6
 
 
+def _split_op_cost(kind: str, width: int) -> float:
+    if kind == "diag":
+        return SPLIT_DIAG_COST
+    if kind == "perm":
+        return SPLIT_PERM_COST
+    return SPLIT_DENSE_COST[width] if width < len(SPLIT_DENSE_COST) else 1.5 * 2.0 ** width
+
+
 def split_cost(ops: Sequence[FusedOp]) -> float:
     """Estimated cost of ``ops`` in the split layout (2-qubit matrix passes)."""
-    total = 0.0
-    for op in ops:
-        k = len(op.qubits)
-        if op.kind == "diag":
-            total += SPLIT_DIAG_COST
-        elif op.kind == "perm":
-            total += SPLIT_PERM_COST
-        else:
-            total += SPLIT_DENSE_COST[k] if k < len(SPLIT_DENSE_COST) else 1.5 * 2.0 ** k
-    return total
+    return sum(_split_op_cost(op.kind, len(op.qubits)) for op in ops)
 
 
 def split_expected(num_qubits: int) -> bool:
@@ -377,13 +385,12 @@ def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None,
     is chosen for that layout."""
     if fusion is None and num_qubits is not None and split_expected(num_qubits):
         tries = SPLIT_FUSIONS if walked_size(ops) <= SPLIT_TRY_GATES else SPLIT_FUSIONS[:1]
-        best: list[FusedOp] | None = None
-        for cfg in tries:
-            fused = fuse(lowered_gates(ops, cfg.max_dense), cfg)
-            if best is None or split_cost(fused) < split_cost(best):
-                best = fused
-        assert best is not None
-        return best
+        gates = list(lowered_gates(ops, max(cfg.max_dense for cfg in tries)))
+        # plan each (no matrices), build only the cheaper plan
+        plans = [plan_blocks(gates, cfg) for cfg in tries]
+        best = min(plans, key=lambda plan: sum(_split_op_cost(kind, len(qs))
+                                               for kind, qs, _ in plan))
+        return build_plan(gates, best)
     cfg = fusion or DEFAULT_FUSION
     return fuse(lowered_gates(ops, cfg.max_dense), cfg)
 
