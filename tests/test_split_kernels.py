@@ -209,6 +209,9 @@ def test_apply_ops_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(4)
     n = dense_state.SPLIT_MIN_QUBITS
     ops = _random_ops(rng, n, dense_state.SPLIT_MIN_OPS * 2, max_k=2)
+    ops += [_op(rng, n, "dense", (q,)) for q in range(dense_state.SPLIT_MIN_OPS)]
+    perms = [_op(rng, n, "perm", (q % (n - 1), q % (n - 1) + 1))
+             for q in range(dense_state.SPLIT_MIN_OPS * 2)]
     few = [FusedOp("dense", (0,), np.eye(2))] * (dense_state.SPLIT_MIN_OPS - 1)
     psi = _state(rng, n, np.complex128)
     ref = kernels.apply_sorted_matrix(psi.copy(), np.eye(2), (0,))
@@ -218,6 +221,8 @@ def test_apply_ops_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=1e-12, rtol=0)
     dense_state.apply_ops(psi.copy(), few, threads=1)
     assert calls == [len(ops)]                        # too few: per-operator kernels
+    dense_state.apply_ops(psi.copy(), perms, threads=1)
+    assert calls == [len(ops)]                        # permutations: per-operator kernels
     small = _state(rng, 10, np.complex128)
     dense_state.apply_ops(small, few, threads=1)
     assert calls == [len(ops)]
