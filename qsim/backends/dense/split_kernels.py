@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from numba import njit, prange, uint64
 
+from .numba_kernels import _spread
+
 #: Blocks per prange work item of the layout and permutation passes.
 _CHUNK_BLOCKS = 64
 
@@ -43,14 +45,6 @@ def block_bits(dtype: Any) -> int:
 def block_width(dtype: Any) -> int:
     """``W = 2**B`` amplitudes per block."""
     return 1 << block_bits(dtype)
-
-
-@njit(cache=True, inline="always")
-def _spread(i, bits):  # type: ignore[no-untyped-def]
-    """``i`` with a zero bit inserted at each position in ``bits`` (increasing)."""
-    for p in bits:
-        i = ((i >> p) << (p + 1)) | (i & ((1 << p) - 1))
-    return i
 
 
 # --- layout --------------------------------------------------------------------------------------
