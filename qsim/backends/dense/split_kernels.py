@@ -49,37 +49,37 @@ def block_width(dtype: Any) -> int:
 
 # --- layout --------------------------------------------------------------------------------------
 @njit(cache=True, parallel=True, nogil=True)
-def _split(v, W):  # type: ignore[no-untyped-def]
-    """Interleaved (re, im, re, im, ...) -> per block of W amplitudes: W re, then W im."""
+def _relayout(v, W, to_split):  # type: ignore[no-untyped-def]
+    """``to_split``: interleaved (re, im, re, im, ...) -> per block of W amplitudes: W re, then
+    W im; else the inverse. Each block goes through a 2W scratch."""
     nblocks = v.size // (2 * W)
     nchunks = (nblocks + _CHUNK_BLOCKS - 1) // _CHUNK_BLOCKS
     Wu = uint64(W)
+    two = uint64(2)
     for c in prange(nchunks):
         tmp = np.empty(2 * W, dtype=v.dtype)
         for b in range(c * _CHUNK_BLOCKS, min(nblocks, (c + 1) * _CHUNK_BLOCKS)):
             f = uint64(b) * uint64(2 * W)
             for j in range(uint64(2 * W)):
                 tmp[j] = v[f + j]
-            for j in range(Wu):
-                v[f + j] = tmp[uint64(2) * j]
-                v[f + Wu + j] = tmp[uint64(2) * j + uint64(1)]
+            if to_split:
+                for j in range(Wu):
+                    v[f + j] = tmp[two * j]
+                    v[f + Wu + j] = tmp[two * j + uint64(1)]
+            else:
+                for j in range(Wu):
+                    v[f + two * j] = tmp[j]
+                    v[f + two * j + uint64(1)] = tmp[Wu + j]
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _join(v, W):  # type: ignore[no-untyped-def]
-    """The inverse of :func:`_split`."""
-    nblocks = v.size // (2 * W)
-    nchunks = (nblocks + _CHUNK_BLOCKS - 1) // _CHUNK_BLOCKS
-    Wu = uint64(W)
-    for c in prange(nchunks):
-        tmp = np.empty(2 * W, dtype=v.dtype)
-        for b in range(c * _CHUNK_BLOCKS, min(nblocks, (c + 1) * _CHUNK_BLOCKS)):
-            f = uint64(b) * uint64(2 * W)
-            for j in range(uint64(2 * W)):
-                tmp[j] = v[f + j]
-            for j in range(Wu):
-                v[f + uint64(2) * j] = tmp[j]
-                v[f + uint64(2) * j + uint64(1)] = tmp[Wu + j]
+def _split(v: np.ndarray, W: int) -> None:
+    """Interleaved -> blocked split, in place (``v``: the state's real view)."""
+    _relayout(v, W, True)
+
+
+def _join(v: np.ndarray, W: int) -> None:
+    """Blocked split -> interleaved, in place."""
+    _relayout(v, W, False)
 
 
 # --- operators (targets: block bits, i.e. bit position - B) ---------------------------------------
