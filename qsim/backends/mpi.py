@@ -59,7 +59,7 @@ from ..errors import QsimError, SimulationError
 from ..resources import available_memory, human_bytes
 from .base import State
 from .dense import kernels
-from .dense.state import DEFAULT_FUSION, DenseState, apply_ops, prepare_ops
+from .dense.state import DEFAULT_FUSION, DenseState, apply_ops, prepare_ops, split_expected
 from .vector import collapse as vector_collapse
 from .vector import marginal_probabilities
 from .vector import qubit_weights as vector_qubit_weights
@@ -204,7 +204,12 @@ def fusion_config(local_qubits: int) -> FusionConfig:
 def prepare_distributed(ops: Sequence[LoweredOp], num_qubits: int, k: int) -> Prepared:
     """Fuse ``ops`` for 2**k ranks; SimulationError when a gate changes more qubits than are
     local."""
-    return prepared_from_ops(prepare_ops(ops, fusion_config(num_qubits - k)), num_qubits, k)
+    local = num_qubits - k
+    if local >= DEFAULT_FUSION.max_perm and split_expected(num_qubits):
+        # the dense backend's choice for the split layout (its blocks fit the local qubits), so
+        # that the fused operators, and at one rank the state bit for bit, are the same
+        return prepared_from_ops(prepare_ops(ops, num_qubits=num_qubits), num_qubits, k)
+    return prepared_from_ops(prepare_ops(ops, fusion_config(local)), num_qubits, k)
 
 
 def prepared_from_ops(fused: Sequence[FusedOp], num_qubits: int, k: int) -> Prepared:
