@@ -148,7 +148,7 @@ _KERNEL_SETS = ("auto", "numpy", "numba")
 NUMBA_MIN_SIZE = 1 << 14
 #: ... and numba is first imported only for a batch of operators whose work (amplitudes x
 #: operators) is at least this: the first use in a process costs ~0.5 s (numba's import and
-#: loading the cached kernels; ~4.5 s when they are compiled), which the split-layout kernels
+#: loading the cached kernels; ~7 s when they are compiled), which the split-layout kernels
 #: win back at about 3 ns per amplitude and 2-qubit operator (benchmarks/dev_split.py).
 NUMBA_MIN_WORK = 1 << 27
 _NUMBA: Any = None  # the numba_kernels module once imported; False when numba is unavailable
