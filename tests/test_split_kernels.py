@@ -239,6 +239,7 @@ def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> No
     CX folds the rotations into the CX (max_dense=2)."""
     n = dense_state.SPLIT_MIN_QUBITS
     monkeypatch.setattr(dense_state, "KERNELS", "auto")
+    monkeypatch.setattr(dense_state, "_NUMBA", nk)  # loaded: any batch may use it
     hea = qsim.Circuit(n)
     brick = qsim.Circuit(n)
     for layer in range(3):
@@ -259,10 +260,18 @@ def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> No
     assert max(len(op.qubits) for op in hea_ops if op.kind == "dense") == 1
     brick_ops = dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
     assert max(len(op.qubits) for op in brick_ops if op.kind == "dense") == 2
-    # and small states keep the default fusion
+    # without the split layout (numpy kernels, or numba not worth loading yet) the default
+    # fusion stays: a 4-qubit block is allowed again
+    low = list(lower(brick))
+    default = dense_state.prepare_ops(low, FusionConfig())
+    assert max(len(op.qubits) for op in default if op.kind == "dense") > 2
     monkeypatch.setattr(dense_state, "KERNELS", "numpy")
-    assert not dense_state.split_expected(n)
-    assert FusionConfig() == dense_state.DEFAULT_FUSION
+    assert not dense_state.split_expected(n, len(low))
+    assert len(dense_state.prepare_ops(low, num_qubits=n)) == len(default)
+    monkeypatch.setattr(dense_state, "KERNELS", "auto")
+    monkeypatch.setattr(dense_state, "_NUMBA", None)
+    assert not dense_state.split_expected(n, len(low))   # 2**16 x ~100 gates < NUMBA_MIN_WORK
+    assert len(dense_state.prepare_ops(low, num_qubits=n)) == len(default)
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])

@@ -59,7 +59,14 @@ from ..errors import QsimError, SimulationError
 from ..resources import available_memory, human_bytes
 from .base import State
 from .dense import kernels
-from .dense.state import DEFAULT_FUSION, DenseState, apply_ops, prepare_ops, split_expected
+from .dense.state import (
+    DEFAULT_FUSION,
+    DenseState,
+    apply_ops,
+    prepare_ops,
+    split_expected,
+    walked_size,
+)
 from .vector import collapse as vector_collapse
 from .vector import marginal_probabilities
 from .vector import qubit_weights as vector_qubit_weights
@@ -205,7 +212,7 @@ def prepare_distributed(ops: Sequence[LoweredOp], num_qubits: int, k: int) -> Pr
     """Fuse ``ops`` for 2**k ranks; SimulationError when a gate changes more qubits than are
     local."""
     local = num_qubits - k
-    if local >= DEFAULT_FUSION.max_perm and split_expected(num_qubits):
+    if local >= DEFAULT_FUSION.max_perm and split_expected(num_qubits, walked_size(ops)):
         # the dense backend's choice for the split layout (its blocks fit the local qubits), so
         # that the fused operators, and at one rank the state bit for bit, are the same
         return prepared_from_ops(prepare_ops(ops, num_qubits=num_qubits), num_qubits, k)

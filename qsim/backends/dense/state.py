@@ -217,12 +217,22 @@ def split_cost(ops: Sequence[FusedOp]) -> float:
     return sum(_split_op_cost(op.kind, len(op.qubits)) for op in ops)
 
 
-def split_expected(num_qubits: int) -> bool:
-    """Whether circuits on ``num_qubits`` will run in the split layout (numba installed, not
-    switched off): :func:`prepare_ops` then fuses for it (narrow matrices: its cost per
-    amplitude doubles with every qubit, where the numpy GEMM's does not)."""
+def numba_worth(size: int, count: int) -> bool:
+    """Whether a batch of ``count`` operators on ``size`` amplitudes may use numba in ``"auto"``:
+    once it is loaded, or when the batch repays loading it (:data:`NUMBA_MIN_WORK`)."""
+    return _NUMBA is not False and (_NUMBA is not None or size * count >= NUMBA_MIN_WORK)
+
+
+def split_expected(num_qubits: int, gates: int) -> bool:
+    """Whether ``gates`` gates on ``num_qubits`` qubits will run in the split layout (numba
+    installed, not switched off, worth loading: :func:`numba_worth`): :func:`prepare_ops` then
+    fuses for it (narrow matrices: its cost per amplitude doubles with every qubit, where the
+    numpy GEMM's does not)."""
     global _NUMBA_SPEC
-    if num_qubits < SPLIT_MIN_QUBITS or kernel_set() == "numpy":
+    which = kernel_set()
+    if num_qubits < SPLIT_MIN_QUBITS or which == "numpy" or _NUMBA is False:
+        return False
+    if which == "auto" and not numba_worth(1 << num_qubits, gates):
         return False
     if _NUMBA_SPEC is None:
         import importlib.util
@@ -275,7 +285,7 @@ def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
         nk = numba_kernels()
     elif which == "auto" and state.size >= NUMBA_MIN_SIZE:
         ops = list(ops)
-        if _NUMBA is not None or state.size * len(ops) >= NUMBA_MIN_WORK:
+        if numba_worth(state.size, len(ops)):
             nk = numba_kernels()
     force = which == "numba"
     n = kernels.num_qubits_of(state)
@@ -386,8 +396,9 @@ def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None,
     """Fuse lowered gates into the operators :func:`apply_ops` applies. Without ``fusion``, for
     ``num_qubits`` large enough to run in the split layout (:func:`split_expected`), the fusion
     is chosen for that layout."""
-    if fusion is None and num_qubits is not None and split_expected(num_qubits):
-        tries = SPLIT_FUSIONS if walked_size(ops) <= SPLIT_TRY_GATES else SPLIT_FUSIONS[:1]
+    size = walked_size(ops) if fusion is None and num_qubits is not None else 0
+    if fusion is None and num_qubits is not None and split_expected(num_qubits, size):
+        tries = SPLIT_FUSIONS if size <= SPLIT_TRY_GATES else SPLIT_FUSIONS[:1]
         gates = list(lowered_gates(ops, max(cfg.max_dense for cfg in tries)))
         # plan each (no matrices), build only the cheaper plan
         plans = [plan_blocks(gates, cfg) for cfg in tries]
