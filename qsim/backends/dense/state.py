@@ -278,7 +278,6 @@ def apply_ops(state: np.ndarray, ops: Iterable[FusedOp], *, threads: int | None 
 
 def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
                workspace: kernels.Workspace | None) -> np.ndarray:
-    ws = workspace or kernels.Workspace(state.dtype, kernels.CHUNK, t)
     which = kernel_set()
     nk = None
     if which == "numba":
@@ -297,6 +296,7 @@ def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
                 nk.set_threads(t)
                 split_kernels.apply_ops_split(state, ops)
             return state
+    ws = workspace or kernels.Workspace(state.dtype, kernels.CHUNK, t)  # numpy kernels' scratch
     for op in ops:
         if not op.qubits:  # global phase
             state *= op.data.reshape(-1)[0]
