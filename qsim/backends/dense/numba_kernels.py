@@ -48,14 +48,20 @@ def _bits(n: int, axes: Sequence[int]) -> np.ndarray:
     return np.array(sorted(n - 1 - a for a in axes), dtype=np.int64)
 
 
-def _offsets(n: int, axes: Sequence[int]) -> np.ndarray:
-    """Index offset of each target pattern c (``axes[0]`` most significant bit of c)."""
-    k = len(axes)
+def pattern_offsets(tbits: Sequence[int]) -> np.ndarray:
+    """Offset of each target pattern c: target i (first = most significant bit of c) at bit
+    ``tbits[i]``."""
+    k = len(tbits)
     c = np.arange(1 << k, dtype=np.int64)
     off = np.zeros(1 << k, dtype=np.int64)
-    for i, a in enumerate(axes):
-        off |= ((c >> (k - 1 - i)) & 1) << (n - 1 - a)
+    for i, b in enumerate(tbits):
+        off |= ((c >> (k - 1 - i)) & 1) << b
     return off
+
+
+def _offsets(n: int, axes: Sequence[int]) -> np.ndarray:
+    """Index offset of each target pattern c (``axes[0]`` most significant bit of c)."""
+    return pattern_offsets([n - 1 - a for a in axes])
 
 
 def _spread_all(i: np.ndarray, bits: np.ndarray) -> np.ndarray:

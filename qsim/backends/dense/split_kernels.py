@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange, uint64
 
-from .numba_kernels import _spread
+from .numba_kernels import _spread, pattern_offsets
 
 #: Blocks per prange work item of the layout and permutation passes.
 _CHUNK_BLOCKS = 64
@@ -288,17 +288,6 @@ def _permute_bits(v, W, hbits, hoff, table):  # type: ignore[no-untyped-def]
 
 # --- the executor ------------------------------------------------------------------------------
 _NEVER = 1 << 62
-
-
-def pattern_offsets(tbits: Sequence[int]) -> np.ndarray:
-    """Block offset of each target pattern c: target i (first = most significant bit of c) at
-    block bit ``tbits[i]``."""
-    k = len(tbits)
-    c = np.arange(1 << k, dtype=np.int64)
-    off = np.zeros(1 << k, dtype=np.int64)
-    for i, b in enumerate(tbits):
-        off |= ((c >> (k - 1 - i)) & 1) << b
-    return off
 
 
 def usable(ops: Sequence[Any], n: int, dtype: Any) -> bool:
