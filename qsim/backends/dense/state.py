@@ -278,18 +278,16 @@ def apply_ops(state: np.ndarray, ops: Iterable[FusedOp], *, threads: int | None 
 
 def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
                workspace: kernels.Workspace | None) -> np.ndarray:
+    ops = ops if isinstance(ops, list) else list(ops)
     which = kernel_set()
     nk = None
     if which == "numba":
         nk = numba_kernels()
-    elif which == "auto" and state.size >= NUMBA_MIN_SIZE:
-        ops = list(ops)
-        if numba_worth(state.size, len(ops)):
-            nk = numba_kernels()
+    elif which == "auto" and state.size >= NUMBA_MIN_SIZE and numba_worth(state.size, len(ops)):
+        nk = numba_kernels()
     force = which == "numba"
     n = kernels.num_qubits_of(state)
     if nk is not None:
-        ops = ops if isinstance(ops, list) else list(ops)
         if _use_split(ops, n, state.dtype, force):
             from . import split_kernels
             with _NUMBA_LOCK:
