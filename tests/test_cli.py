@@ -858,6 +858,25 @@ def _long_circuit(path: Path, n: int = 22, layers: int = 400) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _wait_past_startup(p: subprocess.Popen, cpu_s: float = 1.5, limit_s: float = 60.0) -> None:
+    """Wait until the child has used ``cpu_s`` seconds of CPU: past its imports (about 0.35 s of
+    CPU), so inside the command. A fixed sleep was not enough on a loaded CI machine, where the
+    imports alone took longer than 1.5 s of wall time and the interrupt landed before ``main``."""
+    import time
+
+    stat = Path(f"/proc/{p.pid}/stat")
+    if not stat.exists():               # no procfs: fall back to wall time
+        time.sleep(3.0)
+        return
+    tick = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and p.poll() is None:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / tick >= cpu_s:     # utime + stime
+            return
+        time.sleep(0.05)
+
+
 def test_sigint_exits_130_with_one_line(tmp_path: Path) -> None:
     import signal
     import time
@@ -868,7 +887,7 @@ def test_sigint_exits_130_with_one_line(tmp_path: Path) -> None:
     out.write_text("previous\n")
     p = start([sys.executable, "-m", "qsim.cli", "run", str(circ), "--shots", "1",
                "-o", str(out)])
-    time.sleep(1.5)                     # loaded and simulating (loading takes ~0.3 s)
+    _wait_past_startup(p)
     assert p.poll() is None, p.communicate()
     t0 = time.monotonic()
     p.send_signal(signal.SIGINT)
