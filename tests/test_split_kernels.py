@@ -120,6 +120,71 @@ def test_every_target_position_one_and_two_qubits(dtype: type) -> None:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("T", [2, 3, 5])
+def test_tile_run_equals_the_whole_state_kernels(dtype: type, T: int) -> None:
+    """A run of 1- and 2-qubit matrices and diagonals on block bits below T, tile by tile, gives
+    the same bits as the same operators applied one whole-state pass each."""
+    n = 14
+    B, W = sk.block_bits(dtype), sk.block_width(dtype)
+    rng = np.random.default_rng(40 + T)
+    real = np.float32 if dtype == np.complex64 else np.float64
+    v = rng.standard_normal(2 << n).astype(real)
+    expected = v.copy()
+    run = sk._Run(v, W, T)
+    kinds = []
+    for _ in range(25):
+        kind = int(rng.integers(1, 4))
+        kinds.append(kind)
+        if kind == 3:                   # a diagonal on 1-3 block bits anywhere above the blocks
+            hb = sorted(int(b) for b in rng.choice(n - B, int(rng.integers(1, 4)), replace=False))
+            d = np.exp(1j * rng.uniform(0, 6, 1 << len(hb))).astype(dtype)
+            hw = [1 << (len(hb) - 1 - t) for t in range(len(hb))]
+            sk._diag(expected, W, np.array(hb), np.array(hw), np.zeros(W, np.int64),
+                     d.real.copy(), d.imag.copy())
+            run.add(sk._T_DIAGH, [len(hb), *hb, *hw], d)
+            continue
+        tb = [int(b) for b in rng.choice(T, kind, replace=False)]
+        m = _op(rng, n, "dense", tuple(range(kind))).data.astype(dtype)
+        mr, mi = np.ascontiguousarray(m.real), np.ascontiguousarray(m.imag)
+        bits = np.array(sorted(tb))
+        if kind == 1:
+            sk._dense1(expected, W, tb[0], mr, mi)
+        else:
+            sk._dense2(expected, W, bits, sk.pattern_offsets(tb), mr, mi)
+        run.add(kind, tb if kind == 1 else [*bits.tolist(), *sk.pattern_offsets(tb).tolist()], m)
+    assert set(kinds) == {1, 2, 3}
+    run.flush()
+    assert not run.kinds            # flushed
+    np.testing.assert_array_equal(v, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("tile_bits", [2, 4])
+def test_tiled_runs_match_the_numpy_kernels(dtype: type, tile_bits: int,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With small tiles, a long random circuit splits into many runs between moves and
+    operators above the tiles; the result is the numpy kernels'."""
+    monkeypatch.setattr(sk, "TILE_BITS", tile_bits)
+    lengths: list[int] = []
+    real_run = sk._tile_run
+
+    def spy(v, W, T, kinds, *rest):  # noqa: ANN001, ANN202
+        assert T == tile_bits
+        lengths.append(len(kinds))
+        return real_run(v, W, T, kinds, *rest)
+
+    monkeypatch.setattr(sk, "_tile_run", spy)
+    rng = np.random.default_rng(7 + tile_bits)
+    n = 13
+    psi = _state(rng, n, dtype)
+    ops = _random_ops(rng, n, 200, max_k=2)
+    out = psi.copy()
+    sk.apply_ops_split(out, ops)
+    assert len(lengths) > 5 and max(lengths) > 2      # runs of several operators were tiled
+    np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=TOL[dtype] * 10, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_ops_above_the_blocks_move_nothing(dtype: type) -> None:
     n = 12
     high = n - sk.block_bits(dtype)  # qubits 0 .. high-1 have their bits above the blocks

@@ -17,6 +17,11 @@ high one) with high qubits needed latest (Belady's rule), with one pass over the
 (:func:`_permute_bits`); diagonals act on any bit and never move anything. At the end the bits
 go back home and the blocks are interleaved again, so the caller sees the ordinary layout.
 
+Consecutive 1- and 2-qubit matrices whose targets lie in the next ``T`` bits above the blocks, and
+diagonals on bits above the blocks, are applied tile by tile (:func:`_tile_run`): each tile of
+``2**T`` blocks (half a MiB) gets the whole run while it is in L2 cache, so the run costs one trip
+through memory instead of one per operator.
+
 Index arithmetic in the hot loops is unsigned: numba adds a negative-index wrap-around to every
 signed array index, which stops LLVM from seeing consecutive addresses (and from vectorising).
 Every amplitude is computed by the same arithmetic whatever the number of threads (work is split
@@ -83,84 +88,101 @@ def _join(v: np.ndarray, W: int) -> None:
 
 
 # --- operators (targets: block bits, i.e. bit position - B) ---------------------------------------
-@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
-def _dense1(v, W, tb, mr, mi):  # type: ignore[no-untyped-def]
-    """2x2 matrix mr + i mi on block bit ``tb``."""
-    nblocks = v.size // (2 * W)
-    ngroups = nblocks // 2
-    per = max(1, _CHUNK_BLOCKS // 2)
-    nchunks = (ngroups + per - 1) // per
+# Each operator has a body that works on a range of its groups (``g0 <= g < g1``; a group is the
+# 2**k blocks one k-qubit matrix combines), with its coefficients in flat row-major arrays. The
+# whole-state kernels run the body over chunks in parallel; :func:`_tile_run` runs the bodies of a
+# sequence of operators tile by tile, so that the sequence makes one pass through memory.
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _d1_body(v, W, tb, mr, mi, g0, g1):  # type: ignore[no-untyped-def]
+    """2x2 matrix mr + i mi (flat, row-major) on block bit ``tb``, groups [g0, g1)."""
     Wu = uint64(W)
     W2 = uint64(2 * W)
     step = uint64(1 << tb)
-    r00, r01, r10, r11 = mr[0, 0], mr[0, 1], mr[1, 0], mr[1, 1]
-    i00, i01, i10, i11 = mi[0, 0], mi[0, 1], mi[1, 0], mi[1, 1]
+    r00, r01, r10, r11 = mr[0], mr[1], mr[2], mr[3]
+    i00, i01, i10, i11 = mi[0], mi[1], mi[2], mi[3]
+    for g in range(g0, g1):
+        b0 = uint64(((g >> tb) << (tb + 1)) | (g & ((1 << tb) - 1)))
+        f0 = b0 * W2
+        f1 = (b0 + step) * W2
+        for j in range(Wu):
+            x0 = v[f0 + j]
+            y0 = v[f0 + Wu + j]
+            x1 = v[f1 + j]
+            y1 = v[f1 + Wu + j]
+            v[f0 + j] = r00 * x0 - i00 * y0 + r01 * x1 - i01 * y1
+            v[f0 + Wu + j] = r00 * y0 + i00 * x0 + r01 * y1 + i01 * x1
+            v[f1 + j] = r10 * x0 - i10 * y0 + r11 * x1 - i11 * y1
+            v[f1 + Wu + j] = r10 * y0 + i10 * x0 + r11 * y1 + i11 * x1
+
+
+@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
+def _dense1(v, W, tb, mr, mi):  # type: ignore[no-untyped-def]
+    """2x2 matrix mr + i mi on block bit ``tb``."""
+    ngroups = v.size // (4 * W)
+    per = max(1, _CHUNK_BLOCKS // 2)
+    nchunks = (ngroups + per - 1) // per
+    fr, fi = mr.reshape(4), mi.reshape(4)
     for c in prange(nchunks):
-        for g in range(c * per, min(ngroups, (c + 1) * per)):
-            b0 = uint64(((g >> tb) << (tb + 1)) | (g & ((1 << tb) - 1)))
-            f0 = b0 * W2
-            f1 = (b0 + step) * W2
-            for j in range(Wu):
-                x0 = v[f0 + j]
-                y0 = v[f0 + Wu + j]
-                x1 = v[f1 + j]
-                y1 = v[f1 + Wu + j]
-                v[f0 + j] = r00 * x0 - i00 * y0 + r01 * x1 - i01 * y1
-                v[f0 + Wu + j] = r00 * y0 + i00 * x0 + r01 * y1 + i01 * x1
-                v[f1 + j] = r10 * x0 - i10 * y0 + r11 * x1 - i11 * y1
-                v[f1 + Wu + j] = r10 * y0 + i10 * x0 + r11 * y1 + i11 * x1
+        _d1_body(v, W, tb, fr, fi, c * per, min(ngroups, (c + 1) * per))
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _d2_body(v, W, bits, boff, mr, mi, g0, g1):  # type: ignore[no-untyped-def]
+    """4x4 matrix (flat, row-major) on block bits ``bits`` (increasing; ``boff[c]``: block offset
+    of target pattern c), groups [g0, g1)."""
+    Wu = uint64(W)
+    W2 = uint64(2 * W)
+    o1, o2, o3 = uint64(boff[1]) * W2, uint64(boff[2]) * W2, uint64(boff[3]) * W2
+    r00, r01, r02, r03 = mr[0], mr[1], mr[2], mr[3]
+    r10, r11, r12, r13 = mr[4], mr[5], mr[6], mr[7]
+    r20, r21, r22, r23 = mr[8], mr[9], mr[10], mr[11]
+    r30, r31, r32, r33 = mr[12], mr[13], mr[14], mr[15]
+    i00, i01, i02, i03 = mi[0], mi[1], mi[2], mi[3]
+    i10, i11, i12, i13 = mi[4], mi[5], mi[6], mi[7]
+    i20, i21, i22, i23 = mi[8], mi[9], mi[10], mi[11]
+    i30, i31, i32, i33 = mi[12], mi[13], mi[14], mi[15]
+    for g in range(g0, g1):
+        f0 = uint64(_spread(g, bits)) * W2
+        f1 = f0 + o1
+        f2 = f0 + o2
+        f3 = f0 + o3
+        for j in range(Wu):
+            x0 = v[f0 + j]
+            x1 = v[f1 + j]
+            x2 = v[f2 + j]
+            x3 = v[f3 + j]
+            y0 = v[f0 + Wu + j]
+            y1 = v[f1 + Wu + j]
+            y2 = v[f2 + Wu + j]
+            y3 = v[f3 + Wu + j]
+            v[f0 + j] = (r00 * x0 - i00 * y0 + r01 * x1 - i01 * y1
+                         + r02 * x2 - i02 * y2 + r03 * x3 - i03 * y3)
+            v[f0 + Wu + j] = (r00 * y0 + i00 * x0 + r01 * y1 + i01 * x1
+                              + r02 * y2 + i02 * x2 + r03 * y3 + i03 * x3)
+            v[f1 + j] = (r10 * x0 - i10 * y0 + r11 * x1 - i11 * y1
+                         + r12 * x2 - i12 * y2 + r13 * x3 - i13 * y3)
+            v[f1 + Wu + j] = (r10 * y0 + i10 * x0 + r11 * y1 + i11 * x1
+                              + r12 * y2 + i12 * x2 + r13 * y3 + i13 * x3)
+            v[f2 + j] = (r20 * x0 - i20 * y0 + r21 * x1 - i21 * y1
+                         + r22 * x2 - i22 * y2 + r23 * x3 - i23 * y3)
+            v[f2 + Wu + j] = (r20 * y0 + i20 * x0 + r21 * y1 + i21 * x1
+                              + r22 * y2 + i22 * x2 + r23 * y3 + i23 * x3)
+            v[f3 + j] = (r30 * x0 - i30 * y0 + r31 * x1 - i31 * y1
+                         + r32 * x2 - i32 * y2 + r33 * x3 - i33 * y3)
+            v[f3 + Wu + j] = (r30 * y0 + i30 * x0 + r31 * y1 + i31 * x1
+                              + r32 * y2 + i32 * x2 + r33 * y3 + i33 * x3)
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
 def _dense2(v, W, bits, boff, mr, mi):  # type: ignore[no-untyped-def]
     """4x4 matrix; ``bits``: the two target block bits increasing; ``boff[c]``: block offset of
     target pattern c (c's most significant bit is the matrix's first qubit)."""
-    nblocks = v.size // (2 * W)
-    ngroups = nblocks // 4
+    ngroups = v.size // (8 * W)
     per = max(1, _CHUNK_BLOCKS // 4)
     nchunks = (ngroups + per - 1) // per
-    Wu = uint64(W)
-    W2 = uint64(2 * W)
-    o1, o2, o3 = uint64(boff[1]) * W2, uint64(boff[2]) * W2, uint64(boff[3]) * W2
-    r00, r01, r02, r03 = mr[0, 0], mr[0, 1], mr[0, 2], mr[0, 3]
-    r10, r11, r12, r13 = mr[1, 0], mr[1, 1], mr[1, 2], mr[1, 3]
-    r20, r21, r22, r23 = mr[2, 0], mr[2, 1], mr[2, 2], mr[2, 3]
-    r30, r31, r32, r33 = mr[3, 0], mr[3, 1], mr[3, 2], mr[3, 3]
-    i00, i01, i02, i03 = mi[0, 0], mi[0, 1], mi[0, 2], mi[0, 3]
-    i10, i11, i12, i13 = mi[1, 0], mi[1, 1], mi[1, 2], mi[1, 3]
-    i20, i21, i22, i23 = mi[2, 0], mi[2, 1], mi[2, 2], mi[2, 3]
-    i30, i31, i32, i33 = mi[3, 0], mi[3, 1], mi[3, 2], mi[3, 3]
+    fr, fi = mr.reshape(16), mi.reshape(16)
     for c in prange(nchunks):
-        for g in range(c * per, min(ngroups, (c + 1) * per)):
-            f0 = uint64(_spread(g, bits)) * W2
-            f1 = f0 + o1
-            f2 = f0 + o2
-            f3 = f0 + o3
-            for j in range(Wu):
-                x0 = v[f0 + j]
-                x1 = v[f1 + j]
-                x2 = v[f2 + j]
-                x3 = v[f3 + j]
-                y0 = v[f0 + Wu + j]
-                y1 = v[f1 + Wu + j]
-                y2 = v[f2 + Wu + j]
-                y3 = v[f3 + Wu + j]
-                v[f0 + j] = (r00 * x0 - i00 * y0 + r01 * x1 - i01 * y1
-                             + r02 * x2 - i02 * y2 + r03 * x3 - i03 * y3)
-                v[f0 + Wu + j] = (r00 * y0 + i00 * x0 + r01 * y1 + i01 * x1
-                                  + r02 * y2 + i02 * x2 + r03 * y3 + i03 * x3)
-                v[f1 + j] = (r10 * x0 - i10 * y0 + r11 * x1 - i11 * y1
-                             + r12 * x2 - i12 * y2 + r13 * x3 - i13 * y3)
-                v[f1 + Wu + j] = (r10 * y0 + i10 * x0 + r11 * y1 + i11 * x1
-                                  + r12 * y2 + i12 * x2 + r13 * y3 + i13 * x3)
-                v[f2 + j] = (r20 * x0 - i20 * y0 + r21 * x1 - i21 * y1
-                             + r22 * x2 - i22 * y2 + r23 * x3 - i23 * y3)
-                v[f2 + Wu + j] = (r20 * y0 + i20 * x0 + r21 * y1 + i21 * x1
-                                  + r22 * y2 + i22 * x2 + r23 * y3 + i23 * x3)
-                v[f3 + j] = (r30 * x0 - i30 * y0 + r31 * x1 - i31 * y1
-                             + r32 * x2 - i32 * y2 + r33 * x3 - i33 * y3)
-                v[f3 + Wu + j] = (r30 * y0 + i30 * x0 + r31 * y1 + i31 * x1
-                                  + r32 * y2 + i32 * x2 + r33 * y3 + i33 * x3)
+        _d2_body(v, W, bits, boff, fr, fi, c * per, min(ngroups, (c + 1) * per))
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
@@ -205,28 +227,92 @@ def _densek(v, W, bits, boff, mr, mi):  # type: ignore[no-untyped-def]
                     v[f + Wu + j] = ai[j]
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
-def _diag(v, W, hbits, hweight, lowc, dr, di):  # type: ignore[no-untyped-def]
-    """Diagonal d = dr + i di on any targets: amplitude (block b, offset j) is multiplied by
-    d[c], c = sum over high targets of bit hbits[t] of b times hweight[t], plus lowc[j] (the
-    low targets' part of c, per offset in the block)."""
-    nblocks = v.size // (2 * W)
-    nchunks = (nblocks + _CHUNK_BLOCKS - 1) // _CHUNK_BLOCKS
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _diag_body(v, W, hbits, hweight, lowc, dr, di, b0, b1):  # type: ignore[no-untyped-def]
+    """Diagonal d = dr + i di on any targets, blocks [b0, b1): amplitude (block b, offset j) is
+    multiplied by d[c], c = sum over high targets of bit hbits[t] of b times hweight[t], plus
+    lowc[j] (the low targets' part of c, per offset in the block)."""
     Wu = uint64(W)
     W2 = uint64(2 * W)
     nh = hbits.size
-    for c in prange(nchunks):
-        for b in range(c * _CHUNK_BLOCKS, min(nblocks, (c + 1) * _CHUNK_BLOCKS)):
-            ch = 0
-            for t in range(nh):
-                ch += ((b >> hbits[t]) & 1) * hweight[t]
-            f = uint64(b) * W2
-            for j in range(Wu):
-                k = uint64(ch + lowc[j])
-                x = v[f + j]
-                y = v[f + Wu + j]
-                v[f + j] = dr[k] * x - di[k] * y
-                v[f + Wu + j] = dr[k] * y + di[k] * x
+    for b in range(b0, b1):
+        ch = 0
+        for t in range(nh):
+            ch += ((b >> hbits[t]) & 1) * hweight[t]
+        f = uint64(b) * W2
+        for j in range(Wu):
+            k = uint64(ch + lowc[j])
+            x = v[f + j]
+            y = v[f + Wu + j]
+            v[f + j] = dr[k] * x - di[k] * y
+            v[f + Wu + j] = dr[k] * y + di[k] * x
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _diagh_body(v, W, hbits, hweight, dr, di, b0, b1):  # type: ignore[no-untyped-def]
+    """:func:`_diag_body` without low targets: one factor per block (a plain SIMD loop)."""
+    Wu = uint64(W)
+    W2 = uint64(2 * W)
+    nh = hbits.size
+    for b in range(b0, b1):
+        ch = 0
+        for t in range(nh):
+            ch += ((b >> hbits[t]) & 1) * hweight[t]
+        f = uint64(b) * W2
+        a = dr[ch]
+        c = di[ch]
+        for j in range(Wu):
+            x = v[f + j]
+            y = v[f + Wu + j]
+            v[f + j] = a * x - c * y
+            v[f + Wu + j] = a * y + c * x
+
+
+@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
+def _diag(v, W, hbits, hweight, lowc, dr, di):  # type: ignore[no-untyped-def]
+    """Diagonal on any targets (see :func:`_diag_body`), the whole state."""
+    nblocks = v.size // (2 * W)
+    nchunks = (nblocks + _CHUNK_BLOCKS - 1) // _CHUNK_BLOCKS
+    if np.any(lowc != 0):
+        for c in prange(nchunks):
+            _diag_body(v, W, hbits, hweight, lowc, dr, di, c * _CHUNK_BLOCKS,
+                       min(nblocks, (c + 1) * _CHUNK_BLOCKS))
+    else:
+        for c in prange(nchunks):
+            _diagh_body(v, W, hbits, hweight, dr, di, c * _CHUNK_BLOCKS,
+                        min(nblocks, (c + 1) * _CHUNK_BLOCKS))
+
+
+#: Operator kinds of :func:`_tile_run`.
+_T_DENSE1, _T_DENSE2, _T_DIAGH = 1, 2, 3
+
+
+@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
+def _tile_run(v, W, T, kinds, ints, ioff, fr, fi, foff):  # type: ignore[no-untyped-def]
+    """A sequence of operators, tile by tile: a tile is 2**T consecutive blocks, and every
+    matrix's targets lie below block bit T (diagonals: any block bits), so each tile is finished
+    while it sits in cache. Operator i: kind ``kinds[i]``; integers ``ints[ioff[i]:ioff[i+1]]``
+    (dense 1: the bit; dense 2: the two bits, then the four block offsets; diagonal without
+    low targets: the number h of targets, their bits, their weights); coefficients
+    ``fr/fi[foff[i]:foff[i+1]]`` (matrix row-major, or the diagonal)."""
+    nblocks = v.size // (2 * W)
+    TB = 1 << T
+    ntiles = nblocks >> T
+    for t in prange(ntiles):
+        b0 = t * TB
+        for i in range(kinds.size):
+            a, e = ioff[i], ioff[i + 1]
+            f, fe = foff[i], foff[i + 1]
+            k = kinds[i]
+            if k == _T_DENSE1:
+                _d1_body(v, W, ints[a], fr[f:fe], fi[f:fe], b0 >> 1, (b0 + TB) >> 1)
+            elif k == _T_DENSE2:
+                _d2_body(v, W, ints[a:a + 2], ints[a + 2:e], fr[f:fe], fi[f:fe], b0 >> 2,
+                         (b0 + TB) >> 2)
+            else:
+                nh = ints[a]
+                _diagh_body(v, W, ints[a + 1:a + 1 + nh], ints[a + 1 + nh:a + 1 + 2 * nh],
+                            fr[f:fe], fi[f:fe], b0, b0 + TB)
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -390,17 +476,59 @@ class _Placement:
         self.passes += 1
 
 
+#: log2 of the blocks per tile of :func:`_tile_run`: 2**10 blocks of 512 bytes, half a MiB, so
+#: that a tile stays in a core's L2 cache while a run of operators works on it.
+TILE_BITS = 10
+
+
+class _Run:
+    """Consecutive operators whose targets lie below block bit ``T`` (diagonals: any block
+    bits), collected for one :func:`_tile_run` pass."""
+
+    def __init__(self, v: np.ndarray, W: int, T: int) -> None:
+        self.v, self.W, self.T = v, W, T
+        self.kinds: list[int] = []
+        self.ints: list[list[int]] = []
+        self.fr: list[np.ndarray] = []
+        self.fi: list[np.ndarray] = []
+
+    def add(self, kind: int, ints: list[int], data: np.ndarray) -> None:
+        self.kinds.append(kind)
+        self.ints.append(ints)
+        self.fr.append(data.real.reshape(-1))
+        self.fi.append(data.imag.reshape(-1))
+
+    def flush(self) -> None:
+        if not self.kinds:
+            return
+        ioff = np.cumsum([0] + [len(x) for x in self.ints], dtype=np.int64)
+        foff = np.cumsum([0] + [x.size for x in self.fr], dtype=np.int64)
+        ints = np.array([i for x in self.ints for i in x], dtype=np.int64)
+        _tile_run(self.v, self.W, self.T, np.array(self.kinds, dtype=np.int64), ints, ioff,
+                  np.ascontiguousarray(np.concatenate(self.fr), dtype=self.v.dtype),
+                  np.ascontiguousarray(np.concatenate(self.fi), dtype=self.v.dtype), foff)
+        self.kinds, self.ints, self.fr, self.fi = [], [], [], []
+
+
 def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
     """Apply fused operators (:class:`qsim.compile.fusion.FusedOp`, qubits increasing) to the
     flat C-contiguous complex64/complex128 ``state`` in place, through the blocked split layout
     (numba's thread count as set by the caller). Requires :func:`usable`. Returns the number of
-    bit-moving passes made (for tests and benchmarks)."""
+    bit-moving passes made (for tests and benchmarks).
+
+    Consecutive 1- and 2-qubit matrices on block bits below ``T`` (:data:`TILE_BITS`, fewer on
+    small states) and diagonals on block bits are applied together, tile by tile
+    (:func:`_tile_run`): at 22 qubits that takes a hardware-efficient ansatz from 0.66 to 0.50 s
+    (complex64, 1 thread). Other operators (a diagonal on bits inside the blocks too: its
+    gather does not vectorise inside the run), and bit moves, make their own pass."""
     n = state.size.bit_length() - 1
     B = block_bits(state.dtype)
     W = 1 << B
+    T = min(TILE_BITS, n - B - 3)
     real = np.float32 if state.dtype == np.complex64 else np.float64
     v = state.view(real)
     place = _Placement(v, n, B, ops)
+    run = _Run(v, W, T)
     _split(v, W)
     try:
         for i, op in enumerate(ops):
@@ -416,14 +544,27 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                 for t, q in enumerate(qubits):
                     if pos[q] < B:
                         lowc += ((jj >> pos[q]) & 1) << (k - 1 - t)
+                if T >= 2 and len(hb) == k:
+                    run.add(_T_DIAGH, [k, *hb, *hw], d)
+                    continue
+                run.flush()
                 _diag(v, W, np.array(hb, dtype=np.int64), np.array(hw, dtype=np.int64), lowc,
                       np.ascontiguousarray(d.real), np.ascontiguousarray(d.imag))
                 continue
             if any(place.pos[q] < B for q in qubits):
+                run.flush()
                 place.make_room(i, qubits)
             tb = [place.pos[q] - B for q in qubits]
             boff = pattern_offsets(tb)
             bits = np.array(sorted(tb), dtype=np.int64)
+            if op.kind != "perm" and k <= 2 and max(tb) < T:
+                m = np.asarray(op.data, dtype=state.dtype)
+                if k == 1:
+                    run.add(_T_DENSE1, tb, m)
+                else:
+                    run.add(_T_DENSE2, [*bits.tolist(), *boff.tolist()], m)
+                continue
+            run.flush()
             if op.kind == "perm":
                 src = np.asarray(op.data, dtype=np.int64)
                 moved = np.flatnonzero(src != np.arange(src.size))
@@ -438,6 +579,7 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                 _dense2(v, W, bits, boff, mr, mi)
             else:
                 _densek(v, W, bits, boff, mr, mi)
+        run.flush()
     finally:
         place.restore()
         _join(v, W)
