@@ -121,7 +121,7 @@ def test_every_target_position_one_and_two_qubits(dtype: type) -> None:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("T", [2, 3, 5])
-def test_tile_run_equals_the_whole_state_kernels(dtype: type, T: int) -> None:
+def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
     """A run of 1- and 2-qubit matrices and diagonals on block bits below T, tile by tile, gives
     the same bits as the same operators applied one whole-state pass each."""
     n = 14
@@ -166,14 +166,15 @@ def test_tiled_runs_match_the_numpy_kernels(dtype: type, tile_bits: int,
     operators above the tiles; the result is the numpy kernels'."""
     monkeypatch.setattr(sk, "TILE_BITS", tile_bits)
     lengths: list[int] = []
-    real_run = sk._tile_run
+    real_run = sk._run_ops
 
-    def spy(v, W, T, kinds, *rest):  # noqa: ANN001, ANN202
-        assert T == tile_bits
-        lengths.append(len(kinds))
-        return real_run(v, W, T, kinds, *rest)
+    def spy(v, W, S, kinds, *rest):  # noqa: ANN001, ANN202
+        if len(kinds) > 1 or S == tile_bits:    # a tiled run (else one whole-state operator)
+            assert S == tile_bits
+            lengths.append(len(kinds))
+        return real_run(v, W, S, kinds, *rest)
 
-    monkeypatch.setattr(sk, "_tile_run", spy)
+    monkeypatch.setattr(sk, "_run_ops", spy)
     rng = np.random.default_rng(7 + tile_bits)
     n = 13
     psi = _state(rng, n, dtype)

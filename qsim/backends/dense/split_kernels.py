@@ -18,7 +18,7 @@ high one) with high qubits needed latest (Belady's rule), with one pass over the
 go back home and the blocks are interleaved again, so the caller sees the ordinary layout.
 
 Consecutive 1- and 2-qubit matrices whose targets lie in the next ``T`` bits above the blocks, and
-diagonals on bits above the blocks, are applied tile by tile (:func:`_tile_run`): each tile of
+diagonals on bits above the blocks, are applied tile by tile (:func:`_run_ops`): each tile of
 ``2**T`` blocks (half a MiB) gets the whole run while it is in L2 cache, so the run costs one trip
 through memory instead of one per operator.
 
@@ -38,8 +38,9 @@ from numba import njit, prange, uint64
 
 from .numba_kernels import _spread, pattern_offsets
 
-#: Blocks per prange work item of the layout and permutation passes.
-_CHUNK_BLOCKS = 64
+#: Blocks per prange work item of the whole-state passes.
+_CHUNK_BITS = 6
+_CHUNK_BLOCKS = 1 << _CHUNK_BITS
 
 
 def block_bits(dtype: Any) -> int:
@@ -89,9 +90,11 @@ def _join(v: np.ndarray, W: int) -> None:
 
 # --- operators (targets: block bits, i.e. bit position - B) ---------------------------------------
 # Each operator has a body that works on a range of its groups (``g0 <= g < g1``; a group is the
-# 2**k blocks one k-qubit matrix combines), with its coefficients in flat row-major arrays. The
-# whole-state kernels run the body over chunks in parallel; :func:`_tile_run` runs the bodies of a
-# sequence of operators tile by tile, so that the sequence makes one pass through memory.
+# 2**k blocks one k-qubit matrix combines), with its coefficients in flat row-major arrays.
+# :func:`_run_ops` runs one operator's body over chunks of the whole state in parallel, or the
+# bodies of a sequence of operators tile by tile, so that the sequence makes one pass through
+# memory. One compiled function for both keeps the first-use compile time down (each parallel
+# kernel costs 1-4 s of compiling, once per machine and precision).
 @njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _d1_body(v, W, tb, mr, mi, g0, g1):  # type: ignore[no-untyped-def]
     """2x2 matrix mr + i mi (flat, row-major) on block bit ``tb``, groups [g0, g1)."""
@@ -113,17 +116,6 @@ def _d1_body(v, W, tb, mr, mi, g0, g1):  # type: ignore[no-untyped-def]
             v[f0 + Wu + j] = r00 * y0 + i00 * x0 + r01 * y1 + i01 * x1
             v[f1 + j] = r10 * x0 - i10 * y0 + r11 * x1 - i11 * y1
             v[f1 + Wu + j] = r10 * y0 + i10 * x0 + r11 * y1 + i11 * x1
-
-
-@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
-def _dense1(v, W, tb, mr, mi):  # type: ignore[no-untyped-def]
-    """2x2 matrix mr + i mi on block bit ``tb``."""
-    ngroups = v.size // (4 * W)
-    per = max(1, _CHUNK_BLOCKS // 2)
-    nchunks = (ngroups + per - 1) // per
-    fr, fi = mr.reshape(4), mi.reshape(4)
-    for c in prange(nchunks):
-        _d1_body(v, W, tb, fr, fi, c * per, min(ngroups, (c + 1) * per))
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
@@ -171,18 +163,6 @@ def _d2_body(v, W, bits, boff, mr, mi, g0, g1):  # type: ignore[no-untyped-def]
                          + r32 * x2 - i32 * y2 + r33 * x3 - i33 * y3)
             v[f3 + Wu + j] = (r30 * y0 + i30 * x0 + r31 * y1 + i31 * x1
                               + r32 * y2 + i32 * x2 + r33 * y3 + i33 * x3)
-
-
-@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
-def _dense2(v, W, bits, boff, mr, mi):  # type: ignore[no-untyped-def]
-    """4x4 matrix; ``bits``: the two target block bits increasing; ``boff[c]``: block offset of
-    target pattern c (c's most significant bit is the matrix's first qubit)."""
-    ngroups = v.size // (8 * W)
-    per = max(1, _CHUNK_BLOCKS // 4)
-    nchunks = (ngroups + per - 1) // per
-    fr, fi = mr.reshape(16), mi.reshape(16)
-    for c in prange(nchunks):
-        _d2_body(v, W, bits, boff, fr, fi, c * per, min(ngroups, (c + 1) * per))
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
@@ -268,51 +248,89 @@ def _diagh_body(v, W, hbits, hweight, dr, di, b0, b1):  # type: ignore[no-untype
             v[f + Wu + j] = a * y + c * x
 
 
-@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
-def _diag(v, W, hbits, hweight, lowc, dr, di):  # type: ignore[no-untyped-def]
-    """Diagonal on any targets (see :func:`_diag_body`), the whole state."""
-    nblocks = v.size // (2 * W)
-    nchunks = (nblocks + _CHUNK_BLOCKS - 1) // _CHUNK_BLOCKS
-    if np.any(lowc != 0):
-        for c in prange(nchunks):
-            _diag_body(v, W, hbits, hweight, lowc, dr, di, c * _CHUNK_BLOCKS,
-                       min(nblocks, (c + 1) * _CHUNK_BLOCKS))
+#: Operator kinds of :func:`_run_ops`.
+_T_DENSE1, _T_DENSE2, _T_DIAGH, _T_DIAG = 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _op_body(v, W, k, ints, fr, fi, g0, g1):  # type: ignore[no-untyped-def]
+    """Operator of kind ``k`` (integers ``ints``, coefficients ``fr``, ``fi``: see
+    :func:`_run_ops`) on its groups [g0, g1)."""
+    if k == _T_DENSE1:
+        _d1_body(v, W, ints[0], fr, fi, g0, g1)
+    elif k == _T_DENSE2:
+        _d2_body(v, W, ints[:2], ints[2:], fr, fi, g0, g1)
+    elif k == _T_DIAGH:
+        nh = ints[0]
+        _diagh_body(v, W, ints[1:1 + nh], ints[1 + nh:1 + 2 * nh], fr, fi, g0, g1)
     else:
-        for c in prange(nchunks):
-            _diagh_body(v, W, hbits, hweight, dr, di, c * _CHUNK_BLOCKS,
-                        min(nblocks, (c + 1) * _CHUNK_BLOCKS))
+        nh = ints[0]
+        _diag_body(v, W, ints[1:1 + nh], ints[1 + nh:1 + 2 * nh], ints[1 + 2 * nh:], fr, fi,
+                   g0, g1)
 
 
-#: Operator kinds of :func:`_tile_run`.
-_T_DENSE1, _T_DENSE2, _T_DIAGH = 1, 2, 3
+@njit(cache=True, nogil=True, inline="always")
+def _group_blocks(k):  # type: ignore[no-untyped-def]
+    """Blocks per group of an operator of kind ``k``."""
+    return 2 if k == _T_DENSE1 else 4 if k == _T_DENSE2 else 1
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
-def _tile_run(v, W, T, kinds, ints, ioff, fr, fi, foff):  # type: ignore[no-untyped-def]
-    """A sequence of operators, tile by tile: a tile is 2**T consecutive blocks, and every
-    matrix's targets lie below block bit T (diagonals: any block bits), so each tile is finished
-    while it sits in cache. Operator i: kind ``kinds[i]``; integers ``ints[ioff[i]:ioff[i+1]]``
-    (dense 1: the bit; dense 2: the two bits, then the four block offsets; diagonal without
-    low targets: the number h of targets, their bits, their weights); coefficients
-    ``fr/fi[foff[i]:foff[i+1]]`` (matrix row-major, or the diagonal)."""
+def _run_ops(v, W, S, kinds, ints, ioff, fr, fi, foff):  # type: ignore[no-untyped-def]
+    """Operators in sequence, span by span: a span is 2**S consecutive blocks, and work item t
+    applies every operator to its groups [t * G, (t + 1) * G), G = 2**S / (blocks per group).
+    With every matrix's targets below block bit S (diagonals: anywhere) those are the groups
+    inside span t, so the spans are independent and each gets the whole sequence while it sits
+    in cache (a tile). A single operator may have any targets: its work items are then just
+    chunks of its groups.
+
+    Operator i: kind ``kinds[i]``; integers ``ints[ioff[i]:ioff[i+1]]`` (dense 1: the bit;
+    dense 2: the two bits increasing, then the four block offsets; diagonal: the number h of
+    targets above the blocks, their bits, their weights, and, for :data:`_T_DIAG` (low targets
+    too), the W-entry low table); coefficients ``fr/fi[foff[i]:foff[i+1]]`` (matrix
+    row-major, or the diagonal)."""
     nblocks = v.size // (2 * W)
-    TB = 1 << T
-    ntiles = nblocks >> T
-    for t in prange(ntiles):
-        b0 = t * TB
+    span = 1 << S
+    nitems = nblocks >> S
+    for t in prange(nitems):
         for i in range(kinds.size):
-            a, e = ioff[i], ioff[i + 1]
-            f, fe = foff[i], foff[i + 1]
             k = kinds[i]
-            if k == _T_DENSE1:
-                _d1_body(v, W, ints[a], fr[f:fe], fi[f:fe], b0 >> 1, (b0 + TB) >> 1)
-            elif k == _T_DENSE2:
-                _d2_body(v, W, ints[a:a + 2], ints[a + 2:e], fr[f:fe], fi[f:fe], b0 >> 2,
-                         (b0 + TB) >> 2)
-            else:
-                nh = ints[a]
-                _diagh_body(v, W, ints[a + 1:a + 1 + nh], ints[a + 1 + nh:a + 1 + 2 * nh],
-                            fr[f:fe], fi[f:fe], b0, b0 + TB)
+            G = span // _group_blocks(k)
+            _op_body(v, W, k, ints[ioff[i]:ioff[i + 1]], fr[foff[i]:foff[i + 1]],
+                     fi[foff[i]:foff[i + 1]], t * G, (t + 1) * G)
+
+
+def _one(v: np.ndarray, W: int, kind: int, ints: Sequence[int], fr: np.ndarray,
+         fi: np.ndarray) -> None:
+    """One operator of :func:`_run_ops` on the whole state."""
+    fr = np.ascontiguousarray(np.reshape(fr, -1), dtype=v.dtype)
+    fi = np.ascontiguousarray(np.reshape(fi, -1), dtype=v.dtype)
+    nb = (v.size // (2 * W)).bit_length() - 1
+    _run_ops(v, W, min(_CHUNK_BITS, nb), np.array([kind], dtype=np.int64),
+             np.array(ints, dtype=np.int64), np.array([0, len(ints)], dtype=np.int64), fr, fi,
+             np.array([0, fr.size], dtype=np.int64))
+
+
+def _dense1(v: np.ndarray, W: int, tb: int, mr: np.ndarray, mi: np.ndarray) -> None:
+    """2x2 matrix mr + i mi on block bit ``tb``, the whole state."""
+    _one(v, W, _T_DENSE1, [int(tb)], mr, mi)
+
+
+def _dense2(v: np.ndarray, W: int, bits: np.ndarray, boff: np.ndarray, mr: np.ndarray,
+            mi: np.ndarray) -> None:
+    """4x4 matrix on block bits ``bits`` (increasing; ``boff[c]``: block offset of target
+    pattern c, c's most significant bit the matrix's first qubit), the whole state."""
+    _one(v, W, _T_DENSE2, [*map(int, bits), *map(int, boff)], mr, mi)
+
+
+def _diag(v: np.ndarray, W: int, hbits: np.ndarray, hweight: np.ndarray, lowc: np.ndarray,
+          dr: np.ndarray, di: np.ndarray) -> None:
+    """Diagonal on any targets (see :func:`_diag_body`), the whole state."""
+    ints = [len(hbits), *map(int, hbits), *map(int, hweight)]
+    if np.any(lowc):
+        _one(v, W, _T_DIAG, [*ints, *map(int, lowc)], dr, di)
+    else:
+        _one(v, W, _T_DIAGH, ints, dr, di)
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -476,14 +494,14 @@ class _Placement:
         self.passes += 1
 
 
-#: log2 of the blocks per tile of :func:`_tile_run`: 2**10 blocks of 512 bytes, half a MiB, so
+#: log2 of the blocks per tile of :func:`_run_ops`: 2**10 blocks of 512 bytes, half a MiB, so
 #: that a tile stays in a core's L2 cache while a run of operators works on it.
 TILE_BITS = 10
 
 
 class _Run:
     """Consecutive operators whose targets lie below block bit ``T`` (diagonals: any block
-    bits), collected for one :func:`_tile_run` pass."""
+    bits), collected for one :func:`_run_ops` pass."""
 
     def __init__(self, v: np.ndarray, W: int, T: int) -> None:
         self.v, self.W, self.T = v, W, T
@@ -504,9 +522,9 @@ class _Run:
         ioff = np.cumsum([0] + [len(x) for x in self.ints], dtype=np.int64)
         foff = np.cumsum([0] + [x.size for x in self.fr], dtype=np.int64)
         ints = np.array([i for x in self.ints for i in x], dtype=np.int64)
-        _tile_run(self.v, self.W, self.T, np.array(self.kinds, dtype=np.int64), ints, ioff,
-                  np.ascontiguousarray(np.concatenate(self.fr), dtype=self.v.dtype),
-                  np.ascontiguousarray(np.concatenate(self.fi), dtype=self.v.dtype), foff)
+        _run_ops(self.v, self.W, self.T, np.array(self.kinds, dtype=np.int64), ints, ioff,
+                 np.ascontiguousarray(np.concatenate(self.fr), dtype=self.v.dtype),
+                 np.ascontiguousarray(np.concatenate(self.fi), dtype=self.v.dtype), foff)
         self.kinds, self.ints, self.fr, self.fi = [], [], [], []
 
 
@@ -518,7 +536,7 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
 
     Consecutive 1- and 2-qubit matrices on block bits below ``T`` (:data:`TILE_BITS`, fewer on
     small states) and diagonals on block bits are applied together, tile by tile
-    (:func:`_tile_run`): at 22 qubits that takes a hardware-efficient ansatz from 0.66 to 0.50 s
+    (:func:`_run_ops`): at 22 qubits that takes a hardware-efficient ansatz from 0.66 to 0.50 s
     (complex64, 1 thread). Other operators (a diagonal on bits inside the blocks too: its
     gather does not vectorise inside the run), and bit moves, make their own pass."""
     n = state.size.bit_length() - 1
