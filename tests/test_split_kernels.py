@@ -141,7 +141,7 @@ def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
             hw = [1 << (len(hb) - 1 - t) for t in range(len(hb))]
             sk._diag(expected, W, np.array(hb), np.array(hw), np.zeros(W, np.int64),
                      d.real.copy(), d.imag.copy())
-            run.add(sk._T_DIAGH, [len(hb), *hb, *hw], d)
+            run.add(sk._T_DIAGH, [len(hb), *hb, *hw], d.real, d.imag)
             continue
         tb = [int(b) for b in rng.choice(T, kind, replace=False)]
         m = _op(rng, n, "dense", tuple(range(kind))).data.astype(dtype)
@@ -151,7 +151,8 @@ def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
             sk._dense1(expected, W, tb[0], mr, mi)
         else:
             sk._dense2(expected, W, bits, sk.pattern_offsets(tb), mr, mi)
-        run.add(kind, tb if kind == 1 else [*bits.tolist(), *sk.pattern_offsets(tb).tolist()], m)
+        run.add(kind, tb if kind == 1 else [*bits.tolist(), *sk.pattern_offsets(tb).tolist()],
+                m.real, m.imag)
     assert set(kinds) == {1, 2, 3}
     run.flush()
     assert not run.kinds            # flushed

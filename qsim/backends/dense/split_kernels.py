@@ -302,13 +302,12 @@ def _run_ops(v, W, S, kinds, ints, ioff, fr, fi, foff):  # type: ignore[no-untyp
 
 def _one(v: np.ndarray, W: int, kind: int, ints: Sequence[int], fr: np.ndarray,
          fi: np.ndarray) -> None:
-    """One operator of :func:`_run_ops` on the whole state."""
-    fr = np.ascontiguousarray(np.reshape(fr, -1), dtype=v.dtype)
-    fi = np.ascontiguousarray(np.reshape(fi, -1), dtype=v.dtype)
+    """One operator of :func:`_run_ops` on the whole state (spans of 2**6 blocks: parallel
+    chunks of its groups)."""
     nb = (v.size // (2 * W)).bit_length() - 1
-    _run_ops(v, W, min(_CHUNK_BITS, nb), np.array([kind], dtype=np.int64),
-             np.array(ints, dtype=np.int64), np.array([0, len(ints)], dtype=np.int64), fr, fi,
-             np.array([0, fr.size], dtype=np.int64))
+    run = _Run(v, W, min(_CHUNK_BITS, nb))
+    run.add(kind, list(ints), fr, fi)
+    run.flush()
 
 
 def _dense1(v: np.ndarray, W: int, tb: int, mr: np.ndarray, mi: np.ndarray) -> None:
@@ -510,11 +509,12 @@ class _Run:
         self.fr: list[np.ndarray] = []
         self.fi: list[np.ndarray] = []
 
-    def add(self, kind: int, ints: list[int], data: np.ndarray) -> None:
+    def add(self, kind: int, ints: list[int], fr: np.ndarray, fi: np.ndarray) -> None:
+        """Operator of ``kind`` with integers ``ints`` and coefficients ``fr + i fi``."""
         self.kinds.append(kind)
         self.ints.append(ints)
-        self.fr.append(data.real.reshape(-1))
-        self.fi.append(data.imag.reshape(-1))
+        self.fr.append(np.reshape(fr, -1))
+        self.fi.append(np.reshape(fi, -1))
 
     def flush(self) -> None:
         if not self.kinds:
@@ -557,14 +557,14 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                 pos = place.pos
                 hb = [pos[q] - B for q in qubits if pos[q] >= B]
                 hw = [1 << (k - 1 - t) for t, q in enumerate(qubits) if pos[q] >= B]
+                if T >= 2 and len(hb) == k:
+                    run.add(_T_DIAGH, [k, *hb, *hw], d.real, d.imag)
+                    continue
                 lowc = np.zeros(W, dtype=np.int64)
                 jj = np.arange(W, dtype=np.int64)
                 for t, q in enumerate(qubits):
                     if pos[q] < B:
                         lowc += ((jj >> pos[q]) & 1) << (k - 1 - t)
-                if T >= 2 and len(hb) == k:
-                    run.add(_T_DIAGH, [k, *hb, *hw], d)
-                    continue
                 run.flush()
                 _diag(v, W, np.array(hb, dtype=np.int64), np.array(hw, dtype=np.int64), lowc,
                       np.ascontiguousarray(d.real), np.ascontiguousarray(d.imag))
@@ -578,9 +578,9 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
             if op.kind != "perm" and k <= 2 and max(tb) < T:
                 m = np.asarray(op.data, dtype=state.dtype)
                 if k == 1:
-                    run.add(_T_DENSE1, tb, m)
+                    run.add(_T_DENSE1, tb, m.real, m.imag)
                 else:
-                    run.add(_T_DENSE2, [*bits.tolist(), *boff.tolist()], m)
+                    run.add(_T_DENSE2, [*bits.tolist(), *boff.tolist()], m.real, m.imag)
                 continue
             run.flush()
             if op.kind == "perm":
