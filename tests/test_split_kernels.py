@@ -120,6 +120,26 @@ def test_every_target_position_one_and_two_qubits(dtype: type) -> None:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_in_block_matrices_move_nothing(dtype: type) -> None:
+    """1- and 2-qubit matrices with a target inside the blocks act there, by vector shuffles
+    (_lane_body), without moving bits: every qubit and every pair with one inside, which takes
+    every step variant, in tiled runs (block targets below T) and alone (above)."""
+    n = 12
+    B = sk.block_bits(dtype)
+    rng = np.random.default_rng(12)
+    inside = range(n - B, n)  # qubit q is at bit n - 1 - q
+    targets = [(q,) for q in inside] + [(a, b) for a in range(n) for b in range(a + 1, n)
+                                        if b in inside]
+    ops = [_op(rng, n, "dense", qubits) for qubits in targets]
+    variants = {sk.lane_layout([n - 1 - q for q in op.qubits], B)[0][0] for op in ops}
+    assert variants == set(range(len(sk.LANE_VARIANTS)))
+    psi = _state(rng, n, dtype)
+    out = psi.copy()
+    assert sk.apply_ops_split(out, ops) == 0
+    np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=4 * TOL[dtype], rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("T", [2, 3, 5])
 def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
     """A run of 1- and 2-qubit matrices and diagonals on block bits below T, tile by tile, gives
@@ -215,21 +235,32 @@ def test_layout_passes(dtype: type) -> None:
     np.testing.assert_array_equal(v.view(dtype), psi)
 
 
-def test_bit_moves_relabel_qubits() -> None:
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("exchanges", [True, False])
+def test_bit_moves_relabel_qubits(dtype: type, exchanges: bool) -> None:
     """A pass that moves qubit q from bit pos[q] to new[q] equals the numpy transpose of the
-    state's 2 x ... x 2 tensor (the split layout is undone around the move)."""
-    n, dtype = 9, np.complex128
+    state's 2 x ... x 2 tensor (the split layout is undone around the move): 1 to 6 exchanges of
+    a lane bit with a block bit through the vector-shuffle kernel (_swap_bits), and the same
+    moves, plus moves that are not exchanges, through the general table (_permute_bits)."""
+    n = 12
     B, W = sk.block_bits(dtype), sk.block_width(dtype)
+    real = np.float32 if dtype == np.complex64 else np.float64
     rng = np.random.default_rng(3)
     psi = _state(rng, n, dtype)
-    for _ in range(10):
-        v = psi.copy().view(np.float64)
+    for trial in range(24):
+        v = psi.copy().view(real)
         place = sk._Placement(v, n, B, [])  # noqa: SLF001
+        place.exchanges = exchanges
         new = list(place.pos)
         low = [q for q in range(n) if new[q] < B]
         high = [q for q in range(n) if new[q] >= B]
-        for a, b in zip(rng.permutation(low)[:3], rng.permutation(high)[:3], strict=False):
+        m = 1 + trial % B
+        for a, b in zip(rng.permutation(low)[:m], rng.permutation(high)[:m], strict=False):
             new[a], new[b] = new[b], new[a]
+        if not exchanges and trial % 3 == 0:  # a 3-cycle through two lane bits: not exchanges
+            a, b, c = rng.permutation(low)[:2].tolist() + [int(rng.choice(high))]
+            new[a], new[b], new[c] = new[b], new[c], new[a]
+        assert (sk.exchange_plan(place.pos, new, B) is not None) == (exchanges or trial % 3 != 0)
         sk._split(v, W)  # noqa: SLF001
         place.move(new)
         sk._join(v, W)  # noqa: SLF001
