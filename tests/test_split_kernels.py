@@ -104,8 +104,52 @@ def test_long_runs_match_the_numpy_kernels(dtype: type, seed: int) -> None:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_every_target_position_one_and_two_qubits(dtype: type) -> None:
-    """Each qubit (inside a block or above) and each pair, as dense, diagonal and permutation."""
+def test_wide_diagonals_in_runs(dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Diagonals on 6-12 qubits, inside the blocks and above, between 1- and 2-qubit matrices:
+    factor tables (in the tiled runs) up to DIAG_TABLE_BITS targets above the blocks, the gather
+    kernel beyond."""
+    calls = {"table": 0, "gather": 0}
+    table, gather = sk.diagonal_table, sk._diag  # noqa: SLF001
+
+    def spy_table(*a: object) -> np.ndarray:
+        calls["table"] += 1
+        return table(*a)  # type: ignore[arg-type]
+
+    def spy_gather(*a: object) -> None:
+        calls["gather"] += 1
+        gather(*a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sk, "diagonal_table", spy_table)
+    monkeypatch.setattr(sk, "_diag", spy_gather)
+    n = 16
+    rng = np.random.default_rng(16)
+    ops = []
+    for i in range(40):
+        if i % 3 == 0:
+            k = int(rng.integers(6, 13))
+            qubits = sorted(rng.choice(n, size=k, replace=False).tolist())
+            if i % 2 == 0:  # 9 targets above the blocks (qubits < 10), 2 inside: gather
+                qubits = sorted(rng.choice(10, size=9, replace=False).tolist() + [n - 2, n - 1])
+            ops.append(_op(rng, n, "diag", tuple(qubits)))
+        else:
+            k = int(rng.integers(1, 3))
+            ops.append(_op(rng, n, "dense", tuple(sorted(rng.choice(n, size=k,
+                                                                    replace=False).tolist()))))
+    psi = _state(rng, n, dtype)
+    out = psi.copy()
+    sk.apply_ops_split(out, ops)
+    np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=4 * TOL[dtype], rtol=0)
+    assert calls["table"] > 0 and calls["gather"] > 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("table_bits", [sk.DIAG_TABLE_BITS, -1])
+def test_every_target_position_one_and_two_qubits(dtype: type, table_bits: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each qubit (inside a block or above) and each pair, as dense, diagonal and permutation;
+    diagonals with targets inside the blocks as factor tables and (table_bits -1) through the
+    gather kernel."""
+    monkeypatch.setattr(sk, "DIAG_TABLE_BITS", table_bits)
     n = 9
     rng = np.random.default_rng(5)
     psi = _state(rng, n, dtype)

@@ -390,6 +390,29 @@ def _diagh_body(v, W, hbits, hweight, dr, di, b0, b1):  # type: ignore[no-untype
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _diagt_body(v, W, hbits, tr, ti, b0, b1):  # type: ignore[no-untyped-def]
+    """Diagonal with targets inside the blocks, as a table of factor blocks: amplitude (block b,
+    offset j) is multiplied by ``tr + i ti`` at ``h * W + j``, h the pattern of b's bits
+    ``hbits`` (first = least significant). Contiguous in j: a plain SIMD loop, no gather."""
+    Wu = uint64(W)
+    W2 = uint64(2 * W)
+    nh = hbits.size
+    for b in range(b0, b1):
+        h = 0
+        for t in range(nh):
+            h |= ((b >> hbits[t]) & 1) << t
+        f = uint64(b) * W2
+        e = uint64(h) * Wu
+        for j in range(Wu):
+            a = tr[e + j]
+            c = ti[e + j]
+            x = v[f + j]
+            y = v[f + Wu + j]
+            v[f + j] = a * x - c * y
+            v[f + Wu + j] = a * y + c * x
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _lane_body(v, W, ints, c, g0, g1):  # type: ignore[no-untyped-def]
     """A 1- or 2-qubit matrix with a target inside the blocks, groups [g0, g1), in steps of
     :func:`_lane_step`: ``ints`` = variant (index in :data:`LANE_VARIANTS`), the number h of
@@ -438,7 +461,7 @@ def _lane_body(v, W, ints, c, g0, g1):  # type: ignore[no-untyped-def]
 
 
 #: Operator kinds of :func:`_run_ops`.
-_T_DENSE1, _T_DENSE2, _T_DIAGH, _T_DIAG, _T_LANE = 1, 2, 3, 4, 5
+_T_DENSE1, _T_DENSE2, _T_DIAGH, _T_DIAG, _T_LANE, _T_DIAGT = 1, 2, 3, 4, 5, 6
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -451,6 +474,8 @@ def _op_body(v, W, k, ints, fr, fi, g0, g1):  # type: ignore[no-untyped-def]
         _d2_body(v, W, ints[:2], ints[2:], fr, fi, g0, g1)
     elif k == _T_LANE:
         _lane_body(v, W, ints, fr, g0, g1)
+    elif k == _T_DIAGT:
+        _diagt_body(v, W, ints, fr, fi, g0, g1)
     elif k == _T_DIAGH:
         nh = ints[0]
         _diagh_body(v, W, ints[1:1 + nh], ints[1 + nh:1 + 2 * nh], fr, fi, g0, g1)
@@ -480,8 +505,9 @@ def _run_ops(v, W, S, kinds, ints, ioff, fr, fi, foff):  # type: ignore[no-untyp
     Operator i: kind ``kinds[i]``; integers ``ints[ioff[i]:ioff[i+1]]`` (dense 1: the bit;
     dense 2: the two bits increasing, then the four block offsets; diagonal: the number h of
     targets above the blocks, their bits, their weights, and, for :data:`_T_DIAG` (low targets
-    too), the W-entry low table; in-block matrix: see :func:`_lane_body`); coefficients
-    ``fr/fi[foff[i]:foff[i+1]]`` (matrix row-major, or the diagonal; in-block matrix: its
+    too), the W-entry low table; diagonal as a factor table (:data:`_T_DIAGT`): the bits;
+    in-block matrix: see :func:`_lane_body`); coefficients
+    ``fr/fi[foff[i]:foff[i+1]]`` (matrix row-major, the diagonal or its table; in-block matrix: its
     coefficient vectors in ``fr``, and ``fi`` the same length, unused: both share ``foff``)."""
     nblocks = v.size // (2 * W)
     span = 1 << S
@@ -555,6 +581,28 @@ def lane_layout(tpos: Sequence[int], B: int) -> tuple[list[int], np.ndarray, np.
     got = (ints, index(so, j), index(si, jr))
     _lane_layouts[key] = got
     return got
+
+
+#: A diagonal with targets inside the blocks and at most this many above them is applied as a
+#: table of factor blocks (2**h blocks of W complex factors: 256 KiB at most in complex128).
+DIAG_TABLE_BITS = 8
+
+
+def diagonal_table(d: np.ndarray, tpos: Sequence[int], B: int) -> np.ndarray:
+    """The factor table of :func:`_diagt_body` for diagonal ``d`` on bit positions ``tpos``
+    (the first target is the most significant bit of the index into ``d``): row h, column j is
+    the factor of offset j in a block whose bits above the blocks (the targets' there, in the
+    order of ``tpos``, first = least significant bit of h) are h."""
+    k = len(tpos)
+    W = 1 << B
+    high = [t for t in range(k) if tpos[t] >= B]
+    h = np.arange(1 << len(high))[:, None]
+    j = np.arange(W)[None, :]
+    idx = np.zeros((h.size, W), dtype=np.int64)
+    for t in range(k):
+        bit = (h >> high.index(t)) & 1 if tpos[t] >= B else (j >> tpos[t]) & 1
+        idx |= bit << (k - 1 - t)
+    return np.ascontiguousarray(d[idx].reshape(-1))
 
 
 def lane_coefficients(m: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -917,6 +965,14 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                 hw = [1 << (k - 1 - t) for t, q in enumerate(qubits) if pos[q] >= B]
                 if T >= 2 and len(hb) == k:
                     run.add(_T_DIAGH, [k, *hb, *hw], d.real, d.imag)
+                    continue
+                if len(hb) <= DIAG_TABLE_BITS:
+                    table = diagonal_table(d, [pos[q] for q in qubits], B)
+                    if T >= 2:
+                        run.add(_T_DIAGT, hb, table.real, table.imag)
+                    else:
+                        run.flush()
+                        _one(v, W, _T_DIAGT, hb, table.real, table.imag)
                     continue
                 lowc = np.zeros(W, dtype=np.int64)
                 jj = np.arange(W, dtype=np.int64)
