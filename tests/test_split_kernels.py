@@ -402,6 +402,20 @@ def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> No
     assert max(len(op.qubits) for op in hea_ops if op.kind == "dense") == 1
     brick_ops = dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
     assert max(len(op.qubits) for op in brick_ops if op.kind == "dense") == 2
+    # the brick has no diagonal on 2+ qubits: 1-qubit blocks cannot win, one plan is made
+    plans: list[FusionConfig] = []
+    plan_blocks = dense_state.plan_blocks
+
+    def spy(gates: list, cfg: FusionConfig) -> list:
+        plans.append(cfg)
+        return plan_blocks(gates, cfg)
+
+    monkeypatch.setattr(dense_state, "plan_blocks", spy)
+    dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
+    assert plans == [dense_state.SPLIT_FUSIONS[0]]
+    dense_state.prepare_ops(list(lower(hea)), num_qubits=n)
+    assert plans[1:] == list(dense_state.SPLIT_FUSIONS)
+    monkeypatch.setattr(dense_state, "plan_blocks", plan_blocks)
     # without the split layout (numpy kernels, or numba not worth loading yet) the default
     # fusion stays: a 4-qubit block is allowed again
     low = list(lower(brick))
