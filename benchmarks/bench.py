@@ -15,7 +15,8 @@ text of every workload goes to ``benchmarks/qasm/``.
 
 Modes: default sizes 20, 22, 24, 26 with threads 1 and 2; ``--quick``: sizes 20 and 22, a 120 s
 timeout per process and a 2 s repetition budget (repetitions stop once they took 2 s; the row says
-so), without qulacs (no target compares with it), meant to finish within 5 minutes on a 2-core
+so, and of two repetitions the faster is reported, as their median would be half the cold first
+one), without qulacs (no target compares with it), meant to finish within 5 minutes on a 2-core
 machine; ``--large`` adds qsim-only runs at 30
 qubits (complex128) and 31 qubits (complex64), one repetition each (``--large-reps``), skipped
 with the reason when the state does not fit in the available memory.
@@ -650,7 +651,8 @@ def main(argv: list[str] | None = None) -> int:
             if sim in check_failures:
                 notes.append(f"CHECK FAILED: {check_failures[sim]}")
             if rec.get("reps_done", reps) < reps:
-                notes.append(f"{rec['reps_done']} of {reps} reps (rep budget)")
+                notes.append(f"{rec['reps_done']} of {reps} reps (rep budget)"
+                             + ("; the faster" if rec['reps_done'] == 2 else ""))
             if child.other_cores is not None and child.other_cores > BUSY_CORES:
                 notes.append(f"busy machine: other processes used {child.other_cores:.1f} cores")
                 busy_rows.append(row)
