@@ -5,7 +5,7 @@ qulacs and qsimcirq (qsim in complex128 against Aer and lightning, in complex64 
                                [--threads 1,2] [--simulators qsim,aer,qulacs,qsimcirq]
 
 Every measurement (simulator, workload, qubits, threads, precision) runs ``benchmarks/runner.py``
-in a fresh interpreter with the thread count pinned through the environment; the median of 3
+in a fresh interpreter (``--quick``: see below) with the thread count pinned through the environment; the median of 3
 repetitions of "simulate the whole circuit to the final state vector in memory" is reported with
 the process's peak RSS.  Before timing, the final states of every simulator are checked against
 qsim's at the smallest size (fidelity > 1 - 1e-9; 1 - 1e-5 when a single-precision state is
@@ -13,8 +13,9 @@ involved).  A simulator that is not installed is reported as ``-`` with the reas
 printed and written to ``benchmarks/results.md`` and ``benchmarks/results.json``; the OpenQASM 2
 text of every workload goes to ``benchmarks/qasm/``.
 
-Modes: default sizes 20, 22, 24, 26 with threads 1 and 2; ``--quick``: sizes 20 and 22, a 120 s
-timeout per process and a 2 s repetition budget (repetitions stop once they took 2 s; the row says
+Modes: default sizes 20, 22, 24, 26 with threads 1 and 2; ``--quick``: sizes 20 and 22, one
+process per simulator, size, threads and precision for all workloads (importing PennyLane alone
+takes 5 s; peak RSS is then that process's so far), a 120 s timeout per workload and a 2 s repetition budget (repetitions stop once they took 2 s; the row says
 so, and of two repetitions the faster is reported, as their median would be half the cold first
 one), without qulacs (no target compares with it), meant to finish within 5 minutes on a 2-core
 machine; ``--large`` adds qsim-only runs at 30
@@ -605,21 +606,29 @@ def main(argv: list[str] | None = None) -> int:
                                                       args.timeout, say)
         qasm_check(min(check_n, 8), say)
 
-    # Timed runs, each in a fresh process.
+    # Timed runs, each in a fresh process (--quick: one process per simulator, size, threads
+    # and precision for all workloads, since importing PennyLane alone takes about 5 s).
     # Simulators are interleaved per (workload, size, threads) so that the ones compared in a ratio
     # run close together in time.
-    jobs: list[tuple[str, str, int, int, str, int]] = []
-    for w in workloads:
+    jobs: list[tuple[str, list[str], int, int, str, int]] = []
+    if args.quick:
         for n in sizes:
             for t in threads:
                 for sim in available:
                     for prec in PRECISIONS[sim]:
-                        jobs.append((sim, w, n, t, prec, args.reps))
+                        jobs.append((sim, list(workloads), n, t, prec, args.reps))
+    else:
+        for w in workloads:
+            for n in sizes:
+                for t in threads:
+                    for sim in available:
+                        for prec in PRECISIONS[sim]:
+                            jobs.append((sim, [w], n, t, prec, args.reps))
     if args.large and "qsim" in available:
         for w in workloads:
             for n, prec in LARGE_RUNS:
                 for t in threads:
-                    jobs.append(("qsim", w, n, t, prec, args.large_reps))
+                    jobs.append(("qsim", [w], n, t, prec, args.large_reps))
 
     rows: list[dict] = []
     for s, reason in missing.items():
@@ -628,44 +637,52 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
 
     busy_rows: list[dict] = []
-    for i, (sim, w, n, t, prec, reps) in enumerate(jobs, 1):
-        row = _row(sim, w, n, t, prec)
-        rows.append(row)
-        tag = f"[{i:3d}/{len(jobs)}] {sim:<8} {w:<6} n={n:<2} t={t} {prec:<6}"
+    measured = 0
+    for i, (sim, wls, n, t, prec, reps) in enumerate(jobs, 1):
+        job_rows = {w: _row(sim, w, n, t, prec) for w in wls}
+        rows.extend(job_rows.values())
+        tag = f"[{i:3d}/{len(jobs)}] {sim:<8} {','.join(wls):<6} n={n:<2} t={t} {prec:<6}"
         need = (2**n) * (16 if prec == "double" else 8)
         avail = meminfo().get("MemAvailable")
         if avail is not None and need > 0.9 * avail:
-            row.update(status="skipped",
-                       notes=f"needs {need / 2**30:.1f} GiB for the state; "
-                             f"{avail / 2**30:.1f} GiB available")
-            progress(f"{tag}: skipped ({row['notes']})")
+            for row in job_rows.values():
+                row.update(status="skipped",
+                           notes=f"needs {need / 2**30:.1f} GiB for the state; "
+                                 f"{avail / 2**30:.1f} GiB available")
+            progress(f"{tag}: skipped (needs {need / 2**30:.1f} GiB)")
             continue
-        recs, child = run_runner(sim, [w], n, t, prec, reps, args.timeout,
+        timeout = args.timeout * len(wls)
+        recs, child = run_runner(sim, wls, n, t, prec, reps, timeout,
                                  rep_budget=args.rep_budget)
-        rec = recs[0] if recs else None
-        row["other_cores"] = child.other_cores
-        if rec is not None and rec.get("status") == "ok":
-            row.update(status="ok", median_s=rec["median_s"], times_s=rec["times_s"],
-                       peak_rss_mib=rec["peak_rss_mib"], version=rec.get("version"))
-            notes = []
-            if sim in check_failures:
-                notes.append(f"CHECK FAILED: {check_failures[sim]}")
-            if rec.get("reps_done", reps) < reps:
-                notes.append(f"{rec['reps_done']} of {reps} reps (rep budget)"
-                             + ("; the faster" if rec['reps_done'] == 2 else ""))
-            if child.other_cores is not None and child.other_cores > BUSY_CORES:
-                notes.append(f"busy machine: other processes used {child.other_cores:.1f} cores")
-                busy_rows.append(row)
-            row["notes"] = "; ".join(notes)
-            progress(f"{tag}: {rec['median_s']:.4f} s x{len(rec['times_s'])} "
-                     f"(peak RSS {rec['peak_rss_mib']:.0f} MiB"
-                     f"{f', other load {child.other_cores:.1f} cores' if child.other_cores else ''})")
-        else:
-            reason = (rec["error"] if rec and rec.get("error")
-                      else _failure_reason(child, args.timeout))
-            row.update(status=rec["status"] if rec else "error", notes=reason,
-                       version=rec.get("version") if rec else None)
-            progress(f"{tag}: {reason}")
+        by_workload = {rec.get("workload"): rec for rec in recs}
+        for w, row in job_rows.items():
+            measured += 1
+            rec = by_workload.get(w)
+            row["other_cores"] = child.other_cores
+            wtag = f"{tag} {w}" if len(wls) > 1 else tag
+            if rec is not None and rec.get("status") == "ok":
+                row.update(status="ok", median_s=rec["median_s"], times_s=rec["times_s"],
+                           peak_rss_mib=rec["peak_rss_mib"], version=rec.get("version"))
+                notes = []
+                if sim in check_failures:
+                    notes.append(f"CHECK FAILED: {check_failures[sim]}")
+                if rec.get("reps_done", reps) < reps:
+                    notes.append(f"{rec['reps_done']} of {reps} reps (rep budget)"
+                                 + ("; the faster" if rec["reps_done"] == 2 else ""))
+                if child.other_cores is not None and child.other_cores > BUSY_CORES:
+                    notes.append(f"busy machine: other processes used "
+                                 f"{child.other_cores:.1f} cores")
+                    busy_rows.append(row)
+                row["notes"] = "; ".join(notes)
+                progress(f"{wtag}: {rec['median_s']:.4f} s x{len(rec['times_s'])} "
+                         f"(peak RSS {rec['peak_rss_mib']:.0f} MiB"
+                         f"{f', other load {child.other_cores:.1f} cores' if child.other_cores else ''})")
+            else:
+                reason = (rec["error"] if rec and rec.get("error")
+                          else _failure_reason(child, timeout))
+                row.update(status=rec["status"] if rec else "error", notes=reason,
+                           version=rec.get("version") if rec else None)
+                progress(f"{wtag}: {reason}")
 
     if "qsim" in sims:
         progress("startup rows ...")
@@ -681,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
           f"workload, qubits and threads: below 1 is faster than Aer)", flush=True)
     if busy_rows:
         say(f"WARNING: other processes used more than {BUSY_CORES} CPU cores during "
-            f"{len(busy_rows)} of {len(jobs)} measurements (marked 'busy machine'); their times "
+            f"{len(busy_rows)} of {measured} measurements (marked 'busy machine'); their times "
             f"are not reliable.")
 
     versions: dict[str, str] = {}
@@ -711,9 +728,12 @@ def write_results(out_dir: Path, rows: list[dict], report: list[str], table: str
         f"{info.get('mem_total_gib', '?')} GiB; Python {info['python']}, "
         f"numpy {info.get('numpy', '?')}; {vers}.",
         "",
-        "Each row is one fresh process: median of the repetitions of simulating the whole "
+        ("One fresh process per simulator, size, threads and precision runs every workload "
+         "in turn (--quick; the table's order); peak RSS is that process's so far. "
+         if args.quick else "Each row is one fresh process; peak RSS is that process's. ")
+        + "Median of the repetitions of simulating the whole "
         "circuit to the final state vector in memory (no sampling; building the circuit object "
-        "is not timed); peak RSS is that process's. Threads are pinned with "
+        "is not timed). Threads are pinned with "
         "OMP/MKL/OPENBLAS_NUM_THREADS, Aer's `max_parallel_threads` and qsimcirq's "
         "`cpu_threads`. Aer: `AerSimulator(method=\"statevector\")`, default fusion, "
         "`save_statevector`, no transpile. qulacs: plain `QuantumCircuit.update_quantum_state` "
