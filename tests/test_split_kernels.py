@@ -165,16 +165,17 @@ def test_every_target_position_one_and_two_qubits(dtype: type, table_bits: int,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_in_block_matrices_move_nothing(dtype: type) -> None:
-    """1- and 2-qubit matrices with a target inside the blocks act there, by vector shuffles
-    (_lane_body), without moving bits: every qubit and every pair with one inside, which takes
-    every step variant, in tiled runs (block targets below T) and alone (above)."""
+    """1- and 2-qubit matrices (and permutations, as their matrices) with a target inside the
+    blocks act there, by vector shuffles (_lane_body), without moving bits: every qubit and
+    every pair with one inside, which takes every step variant, in tiled runs (block targets
+    below T) and alone (above)."""
     n = 12
     B = sk.block_bits(dtype)
     rng = np.random.default_rng(12)
     inside = range(n - B, n)  # qubit q is at bit n - 1 - q
     targets = [(q,) for q in inside] + [(a, b) for a in range(n) for b in range(a + 1, n)
                                         if b in inside]
-    ops = [_op(rng, n, "dense", qubits) for qubits in targets]
+    ops = [_op(rng, n, kind, qubits) for qubits in targets for kind in ("dense", "perm")]
     variants = {sk.lane_layout([n - 1 - q for q in op.qubits], B)[0][0] for op in ops}
     assert variants == set(range(len(sk.LANE_VARIANTS)))
     psi = _state(rng, n, dtype)
