@@ -254,6 +254,34 @@ def test_readout_error_is_the_confusion_product(method: str) -> None:
     np.testing.assert_allclose(got, [want[k] for k in ("00", "01", "10", "11")], atol=1e-15)
 
 
+@pytest.mark.parametrize("method", ["density", "trajectories"])
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_a_qubit_read_twice_gets_two_readout_draws(method: str, dynamic: bool) -> None:
+    """Each measurement has its own readout error (as in Aer): a qubit measured into two
+    clbits reads each independently, so they can differ. By hand, with H on qubit 0 and flip
+    probabilities 0.2 / 0.1 for 0 / 1: P(c0 c1 = 00) = (0.8**2 + 0.1**2) / 2, 01 and 10 each
+    (0.8 * 0.2 + 0.1 * 0.9) / 2, 11 = (0.2**2 + 0.9**2) / 2; c2 reads qubit 1 (true 0) once.
+    ``dynamic``: qubit 1 is measured mid-circuit (and flipped after), so the run branches."""
+    m = np.array([[0.8, 0.2], [0.1, 0.9]])
+    noise = NoiseModel().readout(m)
+    c = Circuit(2, 3).h(0).measure(0, 0).measure(0, 1).measure(1, 2)
+    if dynamic:
+        c.x(1)
+    pair = {"00": (0.8**2 + 0.1**2) / 2, "01": (0.8 * 0.2 + 0.1 * 0.9) / 2,
+            "10": (0.8 * 0.2 + 0.1 * 0.9) / 2, "11": (0.2**2 + 0.9**2) / 2}
+    want = {f"{k}{r}": v * m[0][r] for k, v in pair.items() for r in (0, 1)}
+    shots = 50000
+    res = qsim.run(c, shots=shots, seed=5, noise=noise, method=method)
+    assert chi2_p(res.counts, want, shots) > 1e-3
+    # the exact read distribution, through the engine's helper
+    from qsim.engine.noisy import read_distribution, read_width
+
+    p, src = read_distribution(np.array([0.5, 0.0, 0.5, 0.0]), [0, 1], [0, 0, 1], [m, m])
+    assert read_width([0, 1], [0, 0, 1], [m, m]) == 3 and list(src) == [0, 2, 1]
+    got = {f"{x >> 2 & 1}{x & 1}{x >> 1 & 1}": float(p[x]) for x in range(8)}  # c0 c1 c2
+    assert got == pytest.approx(want, abs=1e-15)
+
+
 # --- DensityMatrix --------------------------------------------------------------------------------
 def test_density_matrix_methods() -> None:
     bell = qsim.simulate(Circuit(2).h(0).cx(0, 1), backend="density")

@@ -122,3 +122,28 @@ def test_readout_counts_follow_aer_readout_error() -> None:
     for got in (counts, res.counts):
         obs = np.array([got.get(k, 0) for k in keys], dtype=float)
         assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue > 1e-3
+
+
+def test_a_qubit_read_twice_matches_aer() -> None:
+    """A qubit measured into two clbits gets two independent readout draws, in Aer as here:
+    the two runs' counts agree (a two-sample chi-square), and both differ from one shared draw
+    (there the two bits never differ)."""
+    m = np.array([[0.85, 0.15], [0.1, 0.9]])
+    ours = NoiseModel().readout(m)
+    theirs = aer_noise.NoiseModel()
+    theirs.add_all_qubit_readout_error(aer_noise.ReadoutError(m))
+    qc = qiskit.QuantumCircuit(2, 3)
+    qc.ry(1.1, 0)
+    qc.cx(0, 1)
+    qc.measure([0, 0, 1], [0, 1, 2])
+    c = Circuit(2, 3).ry(1.1, 0).cx(0, 1).measure([0, 0, 1], [0, 1, 2])
+    shots = 40000
+    counts = AerSimulator(method="density_matrix", noise_model=theirs).run(
+        qc, shots=shots, seed_simulator=5).result().get_counts()
+    counts = {k[::-1]: v for k, v in counts.items()}  # Qiskit keys: c[0] right
+    res = qsim.run(c, shots=shots, seed=5, noise=ours)
+    keys = [format(i, "03b") for i in range(8)]
+    table = np.array([[got.get(k, 0) for k in keys] for got in (counts, res.counts)], float)
+    table = table[:, table.sum(axis=0) > 0]
+    assert stats.chi2_contingency(table)[1] > 1e-3
+    assert res.counts.get("010", 0) > 0.02 * shots  # c0 = 0, c1 = 1: read differently

@@ -74,8 +74,8 @@ from .noisy import (
     KRAUS_SLOTS,
     READOUT_KEY,
     MixtureRuns,
-    apply_readout,
     flip_probability,
+    read_distribution,
     sample_outcomes,
     scratch_states,
 )
@@ -279,9 +279,10 @@ class _Walker:
             self.leaves.append(Sampled(kid, np.array([n], dtype=np.int64),
                                        np.full(n, kid[0]) if self.ordered else None))
             return
-        p = apply_readout(state.probabilities(plan.deferred), plan.deferred, self.readout)
+        p, src = read_distribution(state.probabilities(plan.deferred), plan.deferred,
+                                   plan.tail_src, self.readout)
         self.leaves.append(sample_keys(p, n, rng, clbits,
-                                       plan.tail_bits, plan.tail_src, self.circuit.cregs,
+                                       plan.tail_bits, src, self.circuit.cregs,
                                        self.bit_order, self.key_ids, ordered=self.ordered))
 
 

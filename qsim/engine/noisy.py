@@ -83,6 +83,52 @@ def apply_readout(p: np.ndarray, qubits: Sequence[int],
     return np.ascontiguousarray(t).ravel()
 
 
+def _repeated_reads(deferred: Sequence[int], tail_src: Sequence[int],
+                    matrices: Sequence[np.ndarray | None] | None) -> list[int]:
+    """The tail bits (indices into ``tail_src``) that read a qubit already read by an earlier
+    tail bit, where that qubit has a readout error: each needs its own read axis."""
+    if matrices is None:
+        return []
+    seen: set[int] = set()
+    out = []
+    for j, i in enumerate(tail_src):
+        if i in seen and matrices[deferred[i]] is not None:
+            out.append(j)
+        seen.add(i)
+    return out
+
+
+def read_width(deferred: Sequence[int], tail_src: Sequence[int],
+               matrices: Sequence[np.ndarray | None] | None) -> int:
+    """The number of bits of :func:`read_distribution`'s distribution (for the memory guard)."""
+    return len(deferred) + len(_repeated_reads(deferred, tail_src, matrices))
+
+
+def read_distribution(p: np.ndarray, deferred: Sequence[int], tail_src: Sequence[int],
+                      matrices: Sequence[np.ndarray | None] | None
+                      ) -> tuple[np.ndarray, Sequence[int]]:
+    """The distribution of the read bits, and for each tail bit its index in it, from ``p`` over
+    the ``deferred`` qubits. Every measurement has its own readout error (as in Aer): a qubit
+    read into several clbits gets one independent draw per clbit, so its axis is repeated (the
+    copies equal before the confusion matrices) once per extra clbit."""
+    extra = _repeated_reads(deferred, tail_src, matrices)
+    if not extra:
+        return apply_readout(p, deferred, matrices), tail_src
+    k = len(deferred)
+    t = np.asarray(p, dtype=np.float64).reshape((2,) * k)
+    slots = list(deferred)
+    src = list(tail_src)
+    for j in extra:
+        axis = tail_src[j]
+        zero = np.zeros_like(t)
+        low = np.where(np.arange(2).reshape([2 if a == axis else 1 for a in range(t.ndim)]) == 0,
+                       t, zero)  # the copy reads 0 where the qubit is 0, else 1
+        t = np.stack([low, t - low], axis=-1)
+        src[j] = len(slots)
+        slots.append(deferred[axis])
+    return apply_readout(t.ravel(), slots, matrices), src
+
+
 def flip_probability(matrices: Sequence[np.ndarray | None] | None, qubit: int,
                      outcome: int) -> float:
     """Probability that ``qubit``'s true ``outcome`` is recorded as the other bit."""

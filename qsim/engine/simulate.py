@@ -25,10 +25,11 @@ from ..statevector import Statevector
 from .branching import BranchStats, run_dynamic
 from .job import Job, make_job
 from .noisy import (
-    apply_readout,
     check_noise,
     has_quantum_noise,
     prefer_density,
+    read_distribution,
+    read_width,
     scratch_states,
 )
 from .sampling import key_counts, sample_keys, sampling_bytes
@@ -152,7 +153,8 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
 
     Readout error (``NoiseModel.readout``) is exact on both: the distribution of the terminal
     measurements is multiplied by the per-qubit confusion matrices before sampling, and a
-    mid-circuit measurement records a bit flipped with the confusion probability. The same seed
+    mid-circuit measurement records a bit flipped with the confusion probability (one draw per
+    measurement: a qubit measured into two clbits reads each independently). The same seed
     gives the same counts. ``Result.noise`` is the model, ``Result.backend`` the backend used.
 
     >>> run(Circuit(2).h(0).cx(0, 1).measure_all(), shots=1000, seed=7).counts
@@ -187,8 +189,9 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
     plan = job.plan()
     # Host memory for sampling one final state: the full probability vector while marginalising,
     # the measured qubits' distribution, and the draws (sample_counts).
-    extra = (8 << circuit.num_qubits) + (8 << len(plan.deferred)) + sampling_bytes(
-        1 << len(plan.deferred), shots, memory)
+    # (a qubit read into several clbits with a readout error: one read bit per clbit)
+    width = read_width(plan.deferred, plan.tail_src, job.readout)
+    extra = (8 << circuit.num_qubits) + (8 << width) + sampling_bytes(1 << width, shots, memory)
     final: Statevector | DensityMatrix | None = None
     shot_index: np.ndarray | None
     if plan.terminal:
@@ -197,10 +200,11 @@ def run(circuit: Circuit, shots: int = 1024, seed: int | None = None, *,
         for block in job.prepared(plan):
             state.apply(block)
         key_ids: dict[str, int] = {}
-        p = apply_readout(state.probabilities(plan.deferred), plan.deferred, job.readout)
+        p, src = read_distribution(state.probabilities(plan.deferred), plan.deferred,
+                                   plan.tail_src, job.readout)
         drawn = sample_keys(p, shots, rng,
                             np.zeros(circuit.num_clbits, np.uint8), plan.tail_bits,
-                            plan.tail_src, circuit.cregs, bit_order, key_ids, ordered=memory)
+                            src, circuit.cregs, bit_order, key_ids, ordered=memory)
         keys = list(key_ids)
         counts_arr = key_counts([drawn], len(keys))
         shot_index = drawn.per_shot
