@@ -45,6 +45,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
+from . import interrupts
 from .errors import QasmError, QsimError, QsimWarning, SimulationError
 from .resources import DEFAULT_MAX_GATES
 
@@ -154,9 +155,11 @@ class QsimGroup(click.Group):
         try:
             with report_warnings():
                 value = super().invoke(ctx)
+                interrupts.check()  # one that a C callback dropped on the way
             _flush_stdout()
             return value
         except KeyboardInterrupt:
+            interrupts.clear()
             raise _fail("qsim: interrupted", EXIT_INTERRUPTED) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
                 BrokenPipeError):
@@ -1422,6 +1425,8 @@ def info(file: str, fmt: str, max_gates: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (``qsim``)."""
+    if threading.current_thread() is threading.main_thread():
+        interrupts.install()
     try:
         cli.main(args=argv, prog_name="qsim")
     except KeyboardInterrupt:       # outside a command (the command itself reports it)

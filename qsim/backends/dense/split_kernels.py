@@ -49,6 +49,7 @@ from numba import njit, prange, types, uint64
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ...interrupts import check as check_interrupt
 from .numba_kernels import _spread, pattern_offsets
 
 #: Blocks per prange work item of the whole-state passes.
@@ -957,6 +958,7 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
     _split(v, W)
     try:
         for i, op in enumerate(ops):
+            check_interrupt()  # a Ctrl-C that numba dropped while compiling (qsim.interrupts)
             qubits = op.qubits
             k = len(qubits)
             if op.kind == "diag" or not qubits:

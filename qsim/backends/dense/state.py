@@ -35,6 +35,7 @@ from ...compile.fusion import (
 from ...compile.lower import Body, DefinedGate, LoweredOp, lower
 from ...errors import SimulationError
 from ...gates import GATES, gate_matrix
+from ...interrupts import check as check_interrupt
 from ..vector import VectorState
 from . import kernels
 
@@ -300,6 +301,8 @@ def _apply_ops(state: np.ndarray, ops: Iterable[FusedOp], t: int,
             return state
     ws = workspace or kernels.Workspace(state.dtype, kernels.CHUNK, t)  # numpy kernels' scratch
     for op in ops:
+        if nk is not None:
+            check_interrupt()  # a Ctrl-C that numba dropped while compiling (qsim.interrupts)
         if not op.qubits:  # global phase
             state *= op.data.reshape(-1)[0]
         elif nk is not None and (force or _use_numba(op, n)):
