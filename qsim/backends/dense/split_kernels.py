@@ -105,130 +105,136 @@ def _join(v: np.ndarray, W: int) -> None:
 # --- explicit SIMD (numba intrinsics) ----------------------------------------------------------
 # LLVM's loop vectoriser does not turn lane exchanges (amplitude j of one block with amplitude
 # j ^ h of another, h < 8) into vector shuffles, and numba leaves the SLP vectoriser off (a
-# miscompilation, numba #8705), so these few intrinsics write the vector code directly: a load,
-# store or two-vector shuffle of _V consecutive reals.
+# miscompilation, numba #8705), so these intrinsics write the vector code directly, on _V
+# consecutive reals at a time. Where the code depends on a small integer (a lane bit, a step
+# variant), one intrinsic emits every case behind an LLVM switch on it.
 _V = 8
+_LOG_V = _V.bit_length() - 1
 
 
-def _vector_op(h: int):  # type: ignore[no-untyped-def]
-    """Intrinsic ``(a, i, k)``: exchange ``a[i:i+_V]`` lanes with bit ``h`` set and
-    ``a[k:k+_V]`` lanes with it clear (h < _V: a[i + j] <-> a[k + j - h] for j & h); h = 0:
-    copy ``a[k:k+_V]`` to ``a[i:i+_V]`` (a may then be two arrays: ``(dst, i, src, k)``)."""
-    if h == 0:
-        @intrinsic
-        def vcopy(typingctx, dst, i, src, k):  # type: ignore[no-untyped-def]
-            sig = types.void(dst, i, src, k)
+def _vector_ptr(context, builder, arrty, arr, off):  # type: ignore[no-untyped-def]
+    """Pointer to ``_V`` elements of array ``arr`` (numba type ``arrty``) from index ``off``."""
+    vty = ir.VectorType(context.get_data_type(arrty.dtype), _V)
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.bitcast(builder.gep(data, [off]), vty.as_pointer())
 
-            def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-                d = context.make_array(signature.args[0])(context, builder, args[0])
-                s = context.make_array(signature.args[2])(context, builder, args[2])
-                vty = ir.VectorType(context.get_data_type(signature.args[0].dtype), _V)
-                pd = builder.bitcast(builder.gep(d.data, [args[1]]), vty.as_pointer())
-                ps = builder.bitcast(builder.gep(s.data, [args[3]]), vty.as_pointer())
-                builder.store(builder.load(ps, align=4), pd, align=4)
-                return context.get_dummy_value()
-            return sig, codegen
-        return vcopy
 
-    ma = [j if not j & h else _V + j - h for j in range(_V)]
-    mc = [j + h if not j & h else _V + j for j in range(_V)]
+def _switch(builder, value, cases):  # type: ignore[no-untyped-def]
+    """Emit ``cases[value]()`` (the last case for any other value) behind an LLVM switch."""
+    end = builder.append_basic_block("switch.end")
+    blocks = [builder.append_basic_block(f"switch.case{i}") for i in range(len(cases))]
+    sw = builder.switch(value, blocks[-1])
+    for i, (block, emit) in enumerate(zip(blocks, cases, strict=True)):
+        sw.add_case(ir.Constant(value.type, i), block)
+        builder.position_at_end(block)
+        emit()
+        builder.branch(end)
+    builder.position_at_end(end)
 
-    @intrinsic
-    def vswap(typingctx, a, i, k):  # type: ignore[no-untyped-def]
-        sig = types.void(a, i, k)
 
-        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            arr = context.make_array(signature.args[0])(context, builder, args[0])
-            vty = ir.VectorType(context.get_data_type(signature.args[0].dtype), _V)
-            pa = builder.bitcast(builder.gep(arr.data, [args[1]]), vty.as_pointer())
-            pc = builder.bitcast(builder.gep(arr.data, [args[2]]), vty.as_pointer())
+@intrinsic
+def _vcopy(typingctx, dst, i, src, k):  # type: ignore[no-untyped-def]
+    """``dst[i:i+_V] = src[k:k+_V]``."""
+    sig = types.void(dst, i, src, k)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ps = _vector_ptr(context, builder, signature.args[2], args[2], args[3])
+        pd = _vector_ptr(context, builder, signature.args[0], args[0], args[1])
+        builder.store(builder.load(ps, align=4), pd, align=4)
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def _vswap(typingctx, a, i, k, lane):  # type: ignore[no-untyped-def]
+    """Exchange lane bit ``lane`` (< log2(_V)) between ``a[i:i+_V]`` and ``a[k:k+_V]``: with
+    h = 2**lane, a[i + j] <-> a[k + j - h] for every j with bit h set."""
+    sig = types.void(a, i, k, lane)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        pa = _vector_ptr(context, builder, signature.args[0], args[0], args[1])
+        pc = _vector_ptr(context, builder, signature.args[0], args[0], args[2])
+        mty = ir.VectorType(ir.IntType(32), _V)
+
+        def exchange(h: int) -> None:
+            ma = [j if not j & h else _V + j - h for j in range(_V)]
+            mc = [j + h if not j & h else _V + j for j in range(_V)]
             x = builder.load(pa, align=4)
             y = builder.load(pc, align=4)
-            mty = ir.VectorType(ir.IntType(32), _V)
             builder.store(builder.shuffle_vector(x, y, ir.Constant(mty, ma)), pa, align=4)
             builder.store(builder.shuffle_vector(x, y, ir.Constant(mty, mc)), pc, align=4)
-            return context.get_dummy_value()
-        return sig, codegen
-    return vswap
+
+        _switch(builder, args[3], [lambda h=1 << lb: exchange(h) for lb in range(_LOG_V)])
+        return context.get_dummy_value()
+    return sig, codegen
 
 
-_vcopy, _vswap1, _vswap2, _vswap4 = (_vector_op(h) for h in (0, 1, 2, 4))
+#: The (slots, lane permutations) of the in-block matrix steps: a target on a lane bit below
+#: log2(_V) doubles the permutations (j ^ 2**bit), any other target (a block bit, or a lane bit
+#: that selects a vector inside the block) doubles the slots. :func:`_lane_step`'s ``var``
+#: indexes this.
+LANE_VARIANTS = ((2, (0,)), (1, (0, 1)), (1, (0, 2)), (1, (0, 4)),
+                 (4, (0,)), (2, (0, 1)), (2, (0, 2)), (2, (0, 4)),
+                 (1, (0, 1, 2, 3)), (1, (0, 1, 4, 5)), (1, (0, 2, 4, 6)))
 
-def _lane_step(nslots: int, rs: tuple[int, ...]):  # type: ignore[no-untyped-def]
-    """Intrinsic ``(v, W, o0, o1, o2, o3, c, c0)``: one step of a matrix with targets inside the
-    blocks. Slot s (< ``nslots``) is the ``_V`` reals at ``v[o_s:]`` and their imaginary parts
-    ``W`` further; the step sets slot s to the sum over slots s' and r = ``rs[ri]`` of the
-    coefficient vectors ``C[s, s', ri]`` times slot s' with its lanes permuted j -> j ^ r.
-    ``C[s, s', ri]`` is ``_V`` reals then ``_V`` imaginaries at
-    ``c[c0 + ((s * nslots + s') * len(rs) + ri) * 2 * _V:]``; unused offsets are ignored."""
-    nr = len(rs)
 
-    @intrinsic
-    def step(typingctx, v, W, o0, o1, o2, o3, c, c0):  # type: ignore[no-untyped-def]
-        sig = types.void(v, W, o0, o1, o2, o3, c, c0)
+@intrinsic
+def _lane_step(typingctx, var, v, W, o0, o1, o2, o3, cr, ci):  # type: ignore[no-untyped-def]
+    """One step of a matrix with targets inside the blocks, variant ``var`` = (nslots, rs) of
+    :data:`LANE_VARIANTS`. Slot s (< nslots) is the ``_V`` reals at ``v[o_s:]`` and their
+    imaginary parts ``W`` further; the step sets slot s to the sum over slots s' and r = rs[ri]
+    of the coefficient vector ``C[s, s', ri]`` times slot s' with its lanes permuted
+    j -> j ^ r. ``C[s, s', ri]`` is ``cr + i ci`` at ``((s * nslots + s') * len(rs) + ri) *
+    _V``; unused offsets are ignored."""
+    sig = types.void(var, v, W, o0, o1, o2, o3, cr, ci)
 
-        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            arr = context.make_array(signature.args[0])(context, builder, args[0])
-            carr = context.make_array(signature.args[6])(context, builder, args[6])
-            elt = context.get_data_type(signature.args[0].dtype)
-            vty = ir.VectorType(elt, _V)
-            mty = ir.VectorType(ir.IntType(32), _V)
-            i64 = ir.IntType(64)
-            name = f"llvm.fma.v{_V}{'f32' if elt == ir.FloatType() else 'f64'}"
-            fmaf = cgutils.get_or_insert_function(builder.module,
-                                                  ir.FunctionType(vty, [vty] * 3), name)
-            W_, offs, c0_ = args[1], args[2:2 + nslots], args[7]
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        vt, ct = signature.args[1], signature.args[7]
+        i64 = ir.IntType(64)
+        vty = ir.VectorType(context.get_data_type(vt.dtype), _V)
+        mty = ir.VectorType(ir.IntType(32), _V)
+        name = f"llvm.fma.v{_V}{'f32' if vt.dtype == types.float32 else 'f64'}"
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
+                                             name)
+        W_ = args[2]
 
-            def ptr(base, off):  # type: ignore[no-untyped-def]
-                return builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
-
+        def emit(nslots: int, rs: tuple[int, ...]) -> None:
+            nr = len(rs)
+            ptrs = [(_vector_ptr(context, builder, vt, args[1], o),
+                     _vector_ptr(context, builder, vt, args[1], builder.add(o, W_)))
+                    for o in args[3:3 + nslots]]
             xs, ys, nys = [], [], []
-            for o in offs:
-                x = builder.load(ptr(arr.data, o), align=4)
-                y = builder.load(ptr(arr.data, builder.add(o, W_)), align=4)
-                xr, yr = [], []
-                for r in rs:
-                    m = ir.Constant(mty, [j ^ r for j in range(_V)])
-                    xr.append(builder.shuffle_vector(x, x, m) if r else x)
-                    yr.append(builder.shuffle_vector(y, y, m) if r else y)
-                xs.append(xr)
-                ys.append(yr)
-                nys.append([builder.fneg(y) for y in yr])
+            for pr, pi in ptrs:
+                x = builder.load(pr, align=4)
+                y = builder.load(pi, align=4)
+                perm = [ir.Constant(mty, [j ^ r for j in range(_V)]) for r in rs]
+                xs.append([builder.shuffle_vector(x, x, m) if r else x for r, m in zip(rs, perm)])
+                ys.append([builder.shuffle_vector(y, y, m) if r else y for r, m in zip(rs, perm)])
+                nys.append([builder.fneg(y) for y in ys[-1]])
             out = []
             for so in range(nslots):
                 accr = acci = None
                 for si in range(nslots):
                     for ri in range(nr):
-                        at = ((so * nslots + si) * nr + ri) * 2 * _V
-                        a = builder.load(ptr(carr.data, builder.add(c0_, ir.Constant(i64, at))),
-                                         align=4)
-                        b = builder.load(ptr(carr.data, builder.add(
-                            c0_, ir.Constant(i64, at + _V))), align=4)
+                        at = ir.Constant(i64, ((so * nslots + si) * nr + ri) * _V)
+                        a = builder.load(_vector_ptr(context, builder, ct, args[7], at), align=4)
+                        b = builder.load(_vector_ptr(context, builder, ct, args[8], at), align=4)
                         x, y = xs[si][ri], ys[si][ri]
                         if accr is None:
                             accr, acci = builder.fmul(a, x), builder.fmul(a, y)
                         else:
-                            accr = builder.call(fmaf, [a, x, accr])
-                            acci = builder.call(fmaf, [a, y, acci])
-                        accr = builder.call(fmaf, [b, nys[si][ri], accr])
-                        acci = builder.call(fmaf, [b, x, acci])
+                            accr = builder.call(fma, [a, x, accr])
+                            acci = builder.call(fma, [a, y, acci])
+                        accr = builder.call(fma, [b, nys[si][ri], accr])
+                        acci = builder.call(fma, [b, x, acci])
                 out.append((accr, acci))
-            for o, (accr, acci) in zip(offs, out, strict=True):  # stores after every load
-                builder.store(accr, ptr(arr.data, o), align=4)
-                builder.store(acci, ptr(arr.data, builder.add(o, W_)), align=4)
-            return context.get_dummy_value()
-        return sig, codegen
-    return step
+            for (pr, pi), (accr, acci) in zip(ptrs, out, strict=True):  # after every load
+                builder.store(accr, pr, align=4)
+                builder.store(acci, pi, align=4)
 
-
-#: The (slots, lane permutations) of the in-block matrix steps: a target on a lane bit below
-#: log2(_V) doubles the permutations (j ^ 2**bit), any other target (a block bit, or a lane bit
-#: that selects a vector inside the block) doubles the slots. Variant i is _LANE_STEPS[i].
-LANE_VARIANTS = ((2, (0,)), (1, (0, 1)), (1, (0, 2)), (1, (0, 4)),
-                 (4, (0,)), (2, (0, 1)), (2, (0, 2)), (2, (0, 4)),
-                 (1, (0, 1, 2, 3)), (1, (0, 1, 4, 5)), (1, (0, 2, 4, 6)))
-(_ls0, _ls1, _ls2, _ls3, _ls4, _ls5, _ls6, _ls7, _ls8, _ls9,
- _ls10) = (_lane_step(ns, rs) for ns, rs in LANE_VARIANTS)
+        _switch(builder, args[0], [lambda ns=ns, rs=rs: emit(ns, rs) for ns, rs in LANE_VARIANTS])
+        return context.get_dummy_value()
+    return sig, codegen
 
 
 # --- operators (targets: block bits, i.e. bit position - B) ---------------------------------------
@@ -415,12 +421,12 @@ def _diagt_body(v, W, hbits, tr, ti, b0, b1):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _lane_body(v, W, ints, c, g0, g1):  # type: ignore[no-untyped-def]
+def _lane_body(v, W, ints, cr, ci, g0, g1):  # type: ignore[no-untyped-def]
     """A 1- or 2-qubit matrix with a target inside the blocks, groups [g0, g1), in steps of
     :func:`_lane_step`: ``ints`` = variant (index in :data:`LANE_VARIANTS`), the number h of
     block-bit targets and their bits (increasing), the number of targets on vector-selecting
     lane bits and their bits minus log2(_V) (increasing), then the 4 slot offsets (reals, from
-    the step's first real); coefficient vectors ``c``."""
+    the step's first real); coefficient vectors ``cr + i ci``."""
     var = ints[0]
     nh = ints[1]
     hb = ints[2:2 + nh]
@@ -432,34 +438,11 @@ def _lane_body(v, W, ints, c, g0, g1):  # type: ignore[no-untyped-def]
     W2 = uint64(2 * W)
     Vu = uint64(_V)
     nu = (W // _V) >> nvb
-    z = uint64(0)
     for g in range(g0, g1):
         base = uint64(_spread(g, hb)) * W2
         for uu in range(nu):
             o = base + uint64(_spread(uu, vb)) * Vu
-            o0, o1, o2, o3 = o + d0, o + d1, o + d2, o + d3
-            if var == 0:
-                _ls0(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 1:
-                _ls1(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 2:
-                _ls2(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 3:
-                _ls3(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 4:
-                _ls4(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 5:
-                _ls5(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 6:
-                _ls6(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 7:
-                _ls7(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 8:
-                _ls8(v, Wu, o0, o1, o2, o3, c, z)
-            elif var == 9:
-                _ls9(v, Wu, o0, o1, o2, o3, c, z)
-            else:
-                _ls10(v, Wu, o0, o1, o2, o3, c, z)
+            _lane_step(var, v, Wu, o + d0, o + d1, o + d2, o + d3, cr, ci)
 
 
 #: Operator kinds of :func:`_run_ops`.
@@ -475,7 +458,7 @@ def _op_body(v, W, k, ints, fr, fi, g0, g1):  # type: ignore[no-untyped-def]
     elif k == _T_DENSE2:
         _d2_body(v, W, ints[:2], ints[2:], fr, fi, g0, g1)
     elif k == _T_LANE:
-        _lane_body(v, W, ints, fr, g0, g1)
+        _lane_body(v, W, ints, fr, fi, g0, g1)
     elif k == _T_DIAGT:
         _diagt_body(v, W, ints, fr, fi, g0, g1)
     elif k == _T_DIAGH:
@@ -508,9 +491,9 @@ def _run_ops(v, W, S, kinds, ints, ioff, fr, fi, foff):  # type: ignore[no-untyp
     dense 2: the two bits increasing, then the four block offsets; diagonal: the number h of
     targets above the blocks, their bits, their weights, and, for :data:`_T_DIAG` (low targets
     too), the W-entry low table; diagonal as a factor table (:data:`_T_DIAGT`): the bits;
-    in-block matrix: see :func:`_lane_body`); coefficients
-    ``fr/fi[foff[i]:foff[i+1]]`` (matrix row-major, the diagonal or its table; in-block matrix: its
-    coefficient vectors in ``fr``, and ``fi`` the same length, unused: both share ``foff``)."""
+    in-block matrix: see :func:`_lane_body`); coefficients ``fr + i fi`` at
+    ``[foff[i]:foff[i+1]]`` (matrix row-major, the diagonal or its table, or the in-block
+    matrix's coefficient vectors)."""
     nblocks = v.size // (2 * W)
     span = 1 << S
     nitems = nblocks >> S
@@ -534,7 +517,6 @@ def _one(v: np.ndarray, W: int, kind: int, ints: Sequence[int], fr: np.ndarray,
 
 
 _LANE_INDEX = {variant: i for i, variant in enumerate(LANE_VARIANTS)}
-_LOG_V = _V.bit_length() - 1
 _lane_layouts: dict[tuple[tuple[int, ...], int], tuple[list[int], np.ndarray, np.ndarray]] = {}
 
 
@@ -608,10 +590,8 @@ def diagonal_table(d: np.ndarray, tpos: Sequence[int], B: int) -> np.ndarray:
 
 
 def lane_coefficients(m: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The coefficient vectors of :func:`_lane_step` for matrix ``m`` (reals then imaginaries
-    of each vector, flat)."""
-    c = m[rows, cols]
-    return np.ascontiguousarray(np.stack([c.real, c.imag], axis=3).reshape(-1))
+    """The coefficient vectors of :func:`_lane_step` for matrix ``m`` (complex, flat)."""
+    return m[rows, cols].reshape(-1)
 
 
 def _dense1(v: np.ndarray, W: int, tb: int, mr: np.ndarray, mi: np.ndarray) -> None:
@@ -725,15 +705,8 @@ def _swap_bits(v, W, sbits, boff, vsrc, lanes, gbits):  # type: ignore[no-untype
                         continue
                     fa = p * W2
                     fc = (p | gb) * W2
-                    if lb == 0:
-                        for u in range(nv):
-                            _vswap1(s, fa + u * Vu, fc + u * Vu)
-                    elif lb == 1:
-                        for u in range(nv):
-                            _vswap2(s, fa + u * Vu, fc + u * Vu)
-                    else:
-                        for u in range(nv):
-                            _vswap4(s, fa + u * Vu, fc + u * Vu)
+                    for u in range(nv):
+                        _vswap(s, fa + u * Vu, fc + u * Vu, lb)
             for p in range(uint64(S)):
                 f = (base + uint64(boff[p])) * W2
                 o = p * W2
@@ -763,15 +736,14 @@ def exchange_plan(pos: Sequence[int], new: Sequence[int], B: int):  # type: igno
     nv = 2 * W // _V
     e = np.arange(S * nv, dtype=np.int64)
     pe, u = e // nv, e % nv
-    lv = _V.bit_length() - 1
     src_p, src_u = pe.copy(), u.copy()
     lanes, gbits = [], []
     for t, (lane, _) in enumerate(ex):
-        if lane < lv:
+        if lane < _LOG_V:
             lanes.append(lane)
             gbits.append(t)
             continue
-        ub = lane - lv  # the lane bit's bit in u (the same in the real and imaginary halves)
+        ub = lane - _LOG_V  # the lane bit's bit in u (the same in the real and imaginary halves)
         bp, bu = (pe >> t) & 1, (u >> ub) & 1
         src_p ^= (bp ^ bu) << t
         src_u ^= (bp ^ bu) << ub
@@ -995,10 +967,10 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                         m = np.asarray(op.data, dtype=state.dtype)
                     c = lane_coefficients(m, rows, cols)
                     if T >= 0 and all(h < T for h in ints[2:2 + ints[1]]):
-                        run.add(_T_LANE, ints, c, c)
+                        run.add(_T_LANE, ints, c.real, c.imag)
                     else:
                         run.flush()
-                        _one(v, W, _T_LANE, ints, c, c)
+                        _one(v, W, _T_LANE, ints, c.real, c.imag)
                     continue
                 run.flush()
                 place.make_room(i, qubits)
