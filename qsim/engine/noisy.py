@@ -120,10 +120,8 @@ def read_distribution(p: np.ndarray, deferred: Sequence[int], tail_src: Sequence
     src = list(tail_src)
     for j in extra:
         axis = tail_src[j]
-        zero = np.zeros_like(t)
-        low = np.where(np.arange(2).reshape([2 if a == axis else 1 for a in range(t.ndim)]) == 0,
-                       t, zero)  # the copy reads 0 where the qubit is 0, else 1
-        t = np.stack([low, t - low], axis=-1)
+        # a new last axis equal to ``axis``: t'[..., a, ..., b] = t[..., a, ...] if a == b else 0
+        t = t[..., None] * np.eye(2).reshape([2 if a == axis else 1 for a in range(t.ndim)] + [2])
         src[j] = len(slots)
         slots.append(deferred[axis])
     return apply_readout(t.ravel(), slots, matrices), src
