@@ -185,6 +185,34 @@ def test_in_block_matrices_move_nothing(dtype: type) -> None:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_block_bit_pairs_take_the_vector_steps_in_complex64(
+        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2-qubit matrix with both targets above the blocks runs as vector steps (variant
+    (4, (0,))) in complex64 and as the plain loop in complex128, in tiled runs and alone (pairs
+    reaching above the tiles); both match the numpy kernels on every pair of block bits."""
+    n = 12
+    B = sk.block_bits(dtype)
+    monkeypatch.setattr(sk, "TILE_BITS", 3)
+    seen: list[int] = []
+    real_run = sk._run_ops
+
+    def spy(v, W, S, kinds, *rest):  # noqa: ANN001, ANN202
+        seen.extend(kinds.tolist())
+        return real_run(v, W, S, kinds, *rest)
+
+    monkeypatch.setattr(sk, "_run_ops", spy)
+    rng = np.random.default_rng(21)
+    high = range(n - B)
+    ops = [_op(rng, n, "dense", (a, b)) for a in high for b in high if a < b]
+    psi = _state(rng, n, dtype)
+    out = psi.copy()
+    assert sk.apply_ops_split(out, ops) == 0
+    np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=4 * TOL[dtype], rtol=0)
+    want = sk._T_LANE if dtype == np.complex64 else sk._T_DENSE2
+    assert set(seen) == {want} and len(seen) == len(ops)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("T", [2, 3, 5])
 def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
     """A run of 1- and 2-qubit matrices and diagonals on block bits below T, tile by tile, gives
