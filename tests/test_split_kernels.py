@@ -213,6 +213,28 @@ def test_block_bit_pairs_take_the_vector_steps_in_complex64(
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_wide_permutations_inside_the_blocks_are_one_gather(dtype: type) -> None:
+    """A permutation on 3-8 qubits with targets inside the blocks (and above, in any order) is
+    one gather pass (permutation_table) and moves no bit; it equals the permutation matrix."""
+    n = 10
+    B = sk.block_bits(dtype)
+    rng = np.random.default_rng(31)
+    psi = _state(rng, n, dtype)
+    inside = list(range(n - B, n))
+    ops = []
+    for k in range(3, 9):
+        for _ in range(3):
+            low = int(rng.integers(1, min(k, B) + 1))
+            qs = [*rng.choice(inside, low, replace=False).tolist(),
+                  *rng.choice(n - B, min(k - low, n - B), replace=False).tolist()]
+            ops.append(FusedOp("perm", tuple(sorted(qs)), rng.permutation(1 << len(qs))))
+    assert max(len(op.qubits) for op in ops) >= 6
+    out = psi.copy()
+    assert sk.apply_ops_split(out, ops) == 0
+    np.testing.assert_allclose(out, _reference(psi, ops), atol=TOL[dtype], rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("T", [2, 3, 5])
 def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
     """A run of 1- and 2-qubit matrices and diagonals on block bits below T, tile by tile, gives

@@ -675,6 +675,39 @@ def _permute_bits(v, W, hbits, hoff, table):  # type: ignore[no-untyped-def]
                     v[f + Wu + j] = s[o + Wu]
 
 
+def permutation_table(src: np.ndarray, tpos: Sequence[int], B: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arguments ``hbits, hoff, table`` of :func:`_permute_bits` for the permutation
+    ``(P x)[c] = x[src[c]]`` on the qubits at bit positions ``tpos`` (the first the most
+    significant bit of c; some inside the blocks): one gather pass, with no bit moved."""
+    k = len(tpos)
+    W = 1 << B
+    high = sorted(p - B for p in tpos if p >= B)
+    t_of = {b: t for t, b in enumerate(high)}
+    S = 1 << len(high)
+    e = np.arange(S * W, dtype=np.int64)
+    h, j = e >> B, e & (W - 1)
+
+    def field(at: int) -> tuple[np.ndarray, int]:  # the bit array that holds position `at`
+        return (j, at) if at < B else (h, t_of[at - B])
+
+    c = np.zeros_like(e)
+    for t, at in enumerate(tpos):
+        arr, b = field(at)
+        c |= ((arr >> b) & 1) << (k - 1 - t)
+    ci = np.asarray(src, dtype=np.int64)[c]
+    hs, js = h.copy(), j.copy()
+    for t, at in enumerate(tpos):
+        bit = (ci >> (k - 1 - t)) & 1
+        if at < B:
+            js = (js & ~(1 << at)) | (bit << at)
+        else:
+            b = t_of[at - B]
+            hs = (hs & ~(1 << b)) | (bit << b)
+    table = (hs * (2 * W) + js).astype(np.int32)
+    return np.array(high, dtype=np.int64), pattern_offsets(high[::-1]), table
+
+
 # --- bit moves by exchanges ----------------------------------------------------------------------
 @njit(cache=True, parallel=True, nogil=True)
 def _swap_bits(v, W, sbits, boff, vsrc, lanes, gbits):  # type: ignore[no-untyped-def]
@@ -765,10 +798,11 @@ def usable(ops: Sequence[Any], n: int, dtype: Any) -> bool:
 
 
 def needs_high(op: Any) -> bool:
-    """Whether operator ``op`` needs its targets above the blocks: matrices and permutations
-    on 3 or more qubits (1- and 2-qubit ones also act inside the blocks, a permutation there as
-    its matrix; diagonals anywhere)."""
-    return op.kind != "diag" and len(op.qubits) > 2
+    """Whether operator ``op`` needs its targets above the blocks: matrices on 3 or more qubits
+    (1- and 2-qubit ones also act inside the blocks; a permutation with targets inside is one
+    gather pass, :func:`permutation_table`, the 1- and 2-qubit ones as their matrix; diagonals
+    act anywhere)."""
+    return op.kind == "dense" and len(op.qubits) > 2
 
 
 class _Placement:
@@ -970,6 +1004,11 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                 continue
             if any(place.pos[q] < B for q in qubits) or (k == 2 and op.kind == "dense"
                                                           and real is LANE_DENSE2):
+                if op.kind == "perm" and k > 2:
+                    run.flush()
+                    _permute_bits(v, W, *permutation_table(np.asarray(op.data),
+                                                           [place.pos[q] for q in qubits], B))
+                    continue
                 if not needs_high(op):
                     ints, rows, cols = lane_layout([place.pos[q] for q in qubits], B)
                     if op.kind == "perm":  # (P x)[i] = x[src[i]]: row i of P is e_src[i]
