@@ -37,7 +37,7 @@ def random_op(n: int, rng: np.random.Generator) -> FusedOp:
 def as_matrix(op: FusedOp, n: int) -> np.ndarray:
     """The whole-register matrix of a fused operator, built independently of the kernels."""
     if not op.qubits:
-        return op.data[0, 0] * np.eye(1 << n)
+        return op.data.reshape(-1)[0] * np.eye(1 << n)
     if op.kind == "dense":
         m = op.data
     elif op.kind == "diag":
@@ -48,11 +48,13 @@ def as_matrix(op: FusedOp, n: int) -> np.ndarray:
     return embed(m, list(op.qubits), n)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(24))
 def test_support_matches_the_whole_state(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(seed)
     n = 8
     monkeypatch.setattr(dense_state, "SUPPORT_MAX", int(rng.integers(1, 7)))
+    # moving nonzero entries one by one, or writing back a fuller sub-state (SPARSE_MAX 0, 4)
+    monkeypatch.setattr(dense_state, "SPARSE_MAX", [0, 4, 1 << 16][seed % 3])
     # a random state on a random support (every other qubit exactly |0>)
     support = frozenset(rng.choice(n, size=int(rng.integers(0, 4)), replace=False).tolist())
     full = rng.normal(size=1 << n) + 1j * rng.normal(size=1 << n)
@@ -88,6 +90,45 @@ def test_dense_state_tracks_its_support() -> None:
     np.testing.assert_allclose(state.data, expected, atol=1e-15)
     # a state given as a vector may be nonzero anywhere
     assert DenseState.allocate(6, np.complex128, np.full(64, 0.125)).support is None
+
+
+@pytest.mark.parametrize("start", ["sub-state first", "permutation first"])
+def test_permutations_and_diagonals_move_only_the_nonzero_entries(
+        start: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the support limit, permutations and diagonals (and a global phase) act on the
+    sub-state's nonzero entries: no whole-state kernel runs, and the result is the matrices'."""
+    rng = np.random.default_rng(17)
+    n = 10
+    ops = [FusedOp("perm", tuple(range(1, 7)), rng.permutation(64)),
+           FusedOp("perm", tuple(range(4, 10)), rng.permutation(64)),
+           FusedOp("diag", (0, 5, 9), np.exp(1j * rng.uniform(0, 6, 8))),
+           FusedOp("diag", (), np.array([np.exp(0.7j)])),
+           FusedOp("perm", (2, 9), np.array([3, 0, 2, 1]))]
+    if start == "sub-state first":
+        ops.insert(0, FusedOp("dense", (0, 1), random_unitary(2, rng)))
+        support: frozenset[int] = frozenset()
+    else:
+        support = frozenset({0, 3})
+    psi = np.zeros(1 << n, complex)
+    psi[[0, 1 << (n - 1), 1 << (n - 4), (1 << (n - 1)) | (1 << (n - 4))]] = [0.5, 0.5j, -0.5, 0.5]
+    if start == "sub-state first":
+        psi[:] = 0
+        psi[0] = 1
+    expected = psi.copy()
+    for op in ops:
+        expected = as_matrix(op, n) @ expected
+    whole: list[int] = []
+    real_apply = dense_state.apply_ops
+
+    def spy(state, ops, **kw):  # noqa: ANN001, ANN003, ANN202
+        whole.append(state.size)
+        return real_apply(state, ops, **kw)
+
+    monkeypatch.setattr(dense_state, "apply_ops", spy)
+    got, new_support = apply_ops_on_support(psi.copy(), ops, support, threads=1)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert all(size < 1 << n for size in whole)
+    assert new_support is None
 
 
 @pytest.mark.parametrize("backend", ["statevector", "density"])

@@ -350,6 +350,46 @@ def _support_view(state: np.ndarray, axes: Sequence[int], n: int) -> np.ndarray:
     return state.reshape(shape)[tuple(index)]
 
 
+#: Most nonzero amplitudes :func:`apply_ops_on_support` moves one by one (its index arrays stay
+#: under 1 MiB); a fuller sub-state is written back and the operators act on the whole state.
+SPARSE_MAX = 1 << 16
+
+
+def _support_index(i: np.ndarray, axes: Sequence[int], n: int) -> np.ndarray:
+    """Full-state index of sub-state entries ``i`` on ``axes`` (sorted; qubit ``axes[0]`` the
+    most significant bit of the sub-state index; qubit q is bit n - 1 - q of the full index)."""
+    m = len(axes)
+    i = np.asarray(i, dtype=np.int64)
+    out = np.zeros_like(i)
+    for t, q in enumerate(axes):
+        out |= ((i >> (m - 1 - t)) & 1) << (n - 1 - q)
+    return out
+
+
+def _sparse_ops(index: np.ndarray, values: np.ndarray, ops: Sequence[FusedOp], n: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Permutations and diagonals applied to the amplitudes ``values`` at full-state indices
+    ``index`` (all others zero): a permutation moves each entry (``(P x)[i] = x[src[i]]``, so
+    the entry at pattern c goes to the pattern i with src[i] = c), a diagonal scales it."""
+    index, values = index.copy(), values.copy()
+    for op in ops:
+        k = len(op.qubits)
+        c = np.zeros_like(index)
+        for t, q in enumerate(op.qubits):
+            c |= ((index >> (n - 1 - q)) & 1) << (k - 1 - t)
+        if op.kind == "diag":
+            values *= np.asarray(op.data, dtype=values.dtype).reshape(-1)[c]
+            continue
+        src = np.asarray(op.data, dtype=np.int64)
+        inv = np.empty_like(src)
+        inv[src] = np.arange(src.size)
+        new = inv[c]
+        for t, q in enumerate(op.qubits):
+            b = n - 1 - q
+            index = (index & ~(1 << b)) | (((new >> (k - 1 - t)) & 1) << b)
+    return index, values
+
+
 def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
                          support: frozenset[int] | None, *, threads: int | None = None
                          ) -> tuple[np.ndarray, frozenset[int] | None]:
@@ -361,7 +401,9 @@ def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
     support stays small (at most :data:`SUPPORT_MAX` qubits and a quarter of the state), the
     operators are applied to the gathered sub-state only: a circuit that starts from |0...0>
     spends its first blocks on 2**k amplitudes instead of 2**n (a GHZ chain, the first layers
-    of any circuit)."""
+    of any circuit). Permutations and diagonals that follow never add a nonzero amplitude,
+    so they act on the sub-state's nonzero entries only, whatever qubits they touch (a GHZ
+    chain's last permutation moves 2 entries instead of 2**n)."""
     n = kernels.num_qubits_of(state)
     if support is None:
         return apply_ops(state, ops, threads=threads), None
@@ -374,14 +416,29 @@ def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
             break
         grown = wider
         k += 1
-    if k:
+    # then permutations and diagonals, which never add a nonzero amplitude: on the entries
+    k2 = k
+    while len(grown) <= limit and k2 < len(ops) and ops[k2].kind in ("perm", "diag"):
+        k2 += 1
+    if k or k2 > k:
         axes = sorted(grown)
         view = _support_view(state, axes, n)
         pos = {q: i for i, q in enumerate(axes)}
-        sub = np.ascontiguousarray(view).reshape(-1)
-        sub = apply_ops(sub, [FusedOp(op.kind, tuple(pos[q] for q in op.qubits), op.data)
-                              for op in ops[:k]], threads=1)
-        view[...] = sub.reshape(view.shape)
+        sub = np.ascontiguousarray(view).reshape(-1)  # may be the state itself
+        was = np.flatnonzero(sub) if k2 > k else None  # (read before anything is written)
+        if k:
+            sub = apply_ops(sub, [FusedOp(op.kind, tuple(pos[q] for q in op.qubits), op.data)
+                                  for op in ops[:k]], threads=1)
+        keep = np.flatnonzero(sub) if was is not None and was.size <= SPARSE_MAX else None
+        if was is not None and keep is not None and keep.size <= SPARSE_MAX:
+            at, values = _sparse_ops(_support_index(keep, axes, n), sub[keep], ops[k:k2], n)
+            state[_support_index(was, axes, n)] = 0  # the entries move: clear where they were
+            state[at] = values
+            for op in ops[k:k2]:
+                grown.update(op.qubits)
+            k = k2
+        else:
+            view[...] = sub.reshape(view.shape)
     if k < len(ops):
         state = apply_ops(state, ops[k:], threads=threads)
         for op in ops[k:]:
