@@ -144,14 +144,25 @@ class _Planner:
                 self.pending.setdefault(q, {})[self.seq] = g
             return
         qs = set(g.qubits)
+        pending = self.pending
+        if not any(pending.get(q) for q in qs):  # no diagonal waits on these qubits
+            host, sel, _, kind = self.choose(qs, g.kind, live=False)
+            for b in sel:
+                kind = _merge_kind(kind, b.kind)
+            self.merge(host, sel, [g], kind)
+            return
         pd = self.take_pending(qs)
         while True:
             # With diagonals to fold in, the block will be dense: size it as such.
             host, sel, live, kind = self.choose(qs, "dense" if pd else g.kind)
             fold = [d for d in pd if live.issuperset(d.qubits)]
             rest = [d for d in pd if not live.issuperset(d.qubits)]
-            flush = [d for d in rest if host is not None or self.hoist_target(d) is not None]
-            grow = [d for d in rest if host is None and self.hoist_target(d) is None]
+            if host is not None:
+                flush, grow = rest, []
+            else:
+                hoist = [self.hoist_target(d) is not None for d in rest]
+                flush = [d for d, h in zip(rest, hoist) if h]
+                grow = [d for d, h in zip(rest, hoist) if not h]
             if grow:
                 # All or nothing: the diagonals that would widen the new block either all fit,
                 # or all go to a diagonal block (partial folding chains blocks together).
@@ -205,26 +216,29 @@ class _Planner:
                 self.pending[q].pop(s, None)
         return [found[s] for s in sorted(found)]
 
-    def choose(self, qs: set[int], kind: str) -> tuple[_Block | None, list[_Block], set[int], str]:
+    def choose(self, qs: set[int], kind: str, live: bool = True
+               ) -> tuple[_Block | None, list[_Block], set[int], str]:
         """Where a new gate of ``kind`` on ``qs`` goes: ``(host, sel, live, kind)``.
 
         ``host``: the block that is the last one on every qubit of ``qs`` (the others untouched so
         far), when it is not open and the gate fits in it; the gate is appended to it in place.
         Otherwise the gate starts a new block at the end, merged with ``sel``: open blocks on
         ``qs`` (smallest first, while they fit). ``live``: the block's qubits on which it is the
-        last block (a gate appended to a host must act only there).
+        last block (a gate appended to a host must act only there; with the argument ``live``
+        false it is not computed: empty).
         """
+        last = self.last
         cands: list[_Block] = []
         for q in qs:
-            b = self.last.get(q)
+            b = last.get(q)
             if b is not None and b not in cands:
                 cands.append(b)
         if len(cands) == 1 and not self.is_open(cands[0]):
             x = cands[0]
             k = _merge_kind(kind, x.kind)
             if len(x.qubits | qs) <= self.limit(k):
-                live = {q for q in x.qubits if self.last.get(q) is x} | qs
-                return x, [], live, k
+                at = ({q for q in x.qubits if last.get(q) is x} | qs) if live else set()
+                return x, [], at, k
             return None, [], set(qs), kind
         union = set(qs)
         sel: list[_Block] = []
@@ -304,27 +318,40 @@ class _Planner:
         ``backward``: blocks are in circuit order and move back; else in reverse order (each block
         moves forward to a later one)."""
         out: list[_Block] = []
+        masks: list[int] = []  # out's qubit sets as bit masks (cheap to test in the window)
+        cfg = self.cfg
+        limit = {"dense": cfg.max_dense, "perm": cfg.max_perm, "diag": cfg.max_diag}
         for b in blocks:
+            bm = sum(1 << q for q in b.qubits)
+            bk = b.kind
             for i in range(len(out) - 1, max(-1, len(out) - 1 - COMPACT_WINDOW), -1):
                 c = out[i]
-                if self.try_join(c, b, backward):
+                cm = masks[i]
+                # (the size test of try_join first, inline: most pairs fail it)
+                if ((cm | bm).bit_count() <= limit[bk if c.kind == bk else "dense"]
+                        and self.try_join(c, b, backward, cm, bm)):
+                    masks[i] = cm | bm
                     break
-                if c.qubits & b.qubits and not (c.kind == b.kind == "diag"):
+                if cm & bm and not (c.kind == bk == "diag"):
                     out.append(b)
+                    masks.append(bm)
                     break
             else:
                 out.append(b)
+                masks.append(bm)
         return out
 
-    def try_join(self, c: _Block, b: _Block, b_after: bool) -> bool:
-        """Merge ``b`` into ``c`` (``b`` after ``c`` when ``b_after``) if allowed and cheaper."""
-        union = c.qubits | b.qubits
+    def try_join(self, c: _Block, b: _Block, b_after: bool, cm: int, bm: int) -> bool:
+        """Merge ``b`` into ``c`` (``b`` after ``c`` when ``b_after``) if allowed and cheaper;
+        ``cm``, ``bm``: their qubits as bit masks."""
         kind = _merge_kind(c.kind, b.kind)
-        if len(union) > self.limit(kind):
+        size = (cm | bm).bit_count()
+        if size > self.limit(kind):
             return False
-        if kind == "dense" and cost(kind, len(union)) > cost(c.kind, len(c.qubits)) + cost(
-                b.kind, len(b.qubits)):
+        if kind == "dense" and cost(kind, size) > cost(c.kind, cm.bit_count()) + cost(
+                b.kind, bm.bit_count()):
             return False
+        union = c.qubits | b.qubits
         if b_after:
             c.gates.extend(b.gates)
         else:  # b is absorbed, so its list can take c's gates (no new list per join)
@@ -376,6 +403,8 @@ def block_op(kind: str, qubits: Iterable[int], gates: Sequence[Gate]) -> FusedOp
         mat = np.asarray(g.matrix, dtype=complex).reshape((2,) * (2 * m))
         mat = mat.transpose(order + [m + o for o in order]).reshape(1 << m, 1 << m)
         return FusedOp("dense", qs, np.ascontiguousarray(mat))
+    if m <= 2:
+        return FusedOp("dense", qs, _small_dense(m, pos, gates))
     t = np.eye(1 << m, dtype=complex).reshape((2,) * m + (1 << m,))
     for g in gates:
         if g.kind == "diag":
@@ -385,10 +414,37 @@ def block_op(kind: str, qubits: Iterable[int], gates: Sequence[Gate]) -> FusedOp
     return FusedOp("dense", qs, np.ascontiguousarray(t.reshape(1 << m, 1 << m)))
 
 
+def _small_dense(m: int, pos: dict[int, int], gates: Sequence[Gate]) -> np.ndarray:
+    """:func:`block_op`'s matrix for a dense block on m <= 2 qubits: each gate as one small
+    matrix product (or row scaling) on the 2**m x 2**m matrix viewed as (2**a, 2**k, rest), a
+    2-qubit gate with its qubits in the other order first swapped (no axis moves)."""
+    t: np.ndarray = np.eye(1 << m, dtype=complex)
+    for g in gates:
+        k = len(g.qubits)
+        mat = np.asarray(g.matrix)
+        if k == 2 and pos[g.qubits[0]] > pos[g.qubits[1]]:
+            mat = mat.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
+        v = t.reshape(1 << pos[g.qubits[0]] if k == 1 else 1, 1 << k, -1)
+        if g.kind == "diag":
+            v *= np.diagonal(mat)[:, None]
+        elif g.kind == "perm":
+            t = v[:, permutation_map(mat)].reshape(t.shape)
+        else:
+            t = np.matmul(mat, v).reshape(t.shape)
+    return np.ascontiguousarray(t)
+
+
 def _mul_diag(t: np.ndarray, g: Gate, pos: dict[int, int], m: int) -> None:
     """Multiply the first m axes of ``t`` by gate ``g``'s diagonal, in place."""
     k = len(g.qubits)
     ax = [pos[q] for q in g.qubits]
+    if t.flags.c_contiguous and (k == 1 or (k == 2 and abs(ax[0] - ax[1]) == 1)):
+        # one qubit or two adjacent ones: t as (2**a, 2**k, rest), no transposition
+        dg = np.diagonal(np.asarray(g.matrix))
+        if k == 2 and ax[0] > ax[1]:
+            dg = dg.reshape(2, 2).T.reshape(4)
+        t.reshape(1 << min(ax), 1 << k, -1)[...] *= dg[:, None]
+        return
     dg = np.diagonal(np.asarray(g.matrix)).reshape((2,) * k)
     order = sorted(range(k), key=lambda i: ax[i])
     dg = dg.transpose(order)
