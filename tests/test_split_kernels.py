@@ -446,9 +446,11 @@ def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> No
     for circ in (hea, brick):
         low = list(lower(circ))
         chosen = dense_state.prepare_ops(low, num_qubits=n)
-        costs = [dense_state.split_cost(dense_state.prepare_ops(low, cfg))
-                 for cfg in dense_state.SPLIT_FUSIONS]
-        assert dense_state.split_cost(chosen) == min(costs)
+        tried = [dense_state.prepare_ops(low, cfg) for cfg in dense_state.SPLIT_FUSIONS]
+        cheaper = min(tried, key=dense_state.split_cost)
+        # the same operators (its wide diagonals may then be split: split_mixed_diagonals)
+        assert ([(op.kind, op.qubits) for op in chosen if op.kind != "diag"]
+                == [(op.kind, op.qubits) for op in cheaper if op.kind != "diag"])
     hea_ops = dense_state.prepare_ops(list(lower(hea)), num_qubits=n)
     assert max(len(op.qubits) for op in hea_ops if op.kind == "dense") == 1
     brick_ops = dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
@@ -479,6 +481,47 @@ def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(dense_state, "_NUMBA", None)
     assert not dense_state.split_expected(n, len(low))   # 2**16 x ~100 gates < NUMBA_MIN_WORK
     assert len(dense_state.prepare_ops(low, num_qubits=n)) == len(default)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_wide_mixed_diagonals_split_instead_of_a_gather(precision: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diagonal block with targets inside the blocks and more than DIAG_TABLE_BITS above them
+    is planned as two diagonals (the gates touching a qubit inside, the others): neither needs
+    the gather kernel, and the state is the numpy kernels'."""
+    assert dense_state.SPLIT_DIAG_TABLE_BITS == sk.DIAG_TABLE_BITS
+    assert set(dense_state.SPLIT_LOW_QUBITS) == {sk.block_bits(np.complex64),
+                                                 sk.block_bits(np.complex128)}
+    n = dense_state.SPLIT_MIN_QUBITS
+    monkeypatch.setattr(dense_state, "KERNELS", "auto")
+    monkeypatch.setattr(dense_state, "_NUMBA", nk)
+    rng = np.random.default_rng(4)
+    c = qsim.Circuit(n)
+    for q in range(n):
+        c.h(q)
+    chain = [*range(9), n - 3, n - 2, n - 1]  # 9 qubits above the blocks, 3 inside
+    for a, b in zip(chain, chain[1:]):
+        c.cz(a, b)
+    for q in chain:
+        c.append("unitary", [q], matrix=np.diag(np.exp(1j * rng.uniform(0, 6, 2))))
+    for q in range(n):
+        c.ry(0.3 + 0.1 * q, q)
+    low = list(lower(c))
+    ops = dense_state.prepare_ops(low, num_qubits=n)
+    wide = [op for op in ops if op.kind == "diag" and len(op.qubits) > 1]
+    assert len(wide) == 2
+    for op in wide:
+        inside = [q for q in op.qubits if q >= n - 6]
+        above = [q for q in op.qubits if q < n - 5]
+        assert not inside or len(above) <= sk.DIAG_TABLE_BITS
+    gathers: list[int] = []
+    real_diag = sk._diag
+    monkeypatch.setattr(sk, "_diag", lambda *a: gathers.append(1) or real_diag(*a))
+    got = qsim.simulate(c, precision=precision).data
+    monkeypatch.setattr(dense_state, "KERNELS", "numpy")
+    want = qsim.simulate(c, precision=precision).data
+    assert not gathers
+    np.testing.assert_allclose(got, want, atol=1e-5 if precision == "single" else 1e-12)
 
 
 @pytest.mark.parametrize("precision", ["double", "single"])

@@ -209,6 +209,37 @@ SPLIT_DIAG_COST = 0.45
 SPLIT_PERM_COST = 1.0
 
 
+#: Qubits inside the blocks of the split layout (its ``B``: 5 in complex128, 6 in complex64;
+#: the last qubits, whose home bits are the lowest), and the most targets above the blocks that
+#: a diagonal with targets inside them may have to run as a table of factor blocks
+#: (split_kernels.DIAG_TABLE_BITS; beyond it a gather, 3-5x slower per amplitude).
+SPLIT_LOW_QUBITS = (5, 6)
+SPLIT_DIAG_TABLE_BITS = 8
+
+
+def split_mixed_diagonals(plan: Sequence[tuple[str, tuple[int, ...], list[int]]],
+                          gates: Sequence[Gate], num_qubits: int
+                          ) -> list[tuple[str, tuple[int, ...], list[int]]]:
+    """A fusion plan for the split layout with each diagonal block that has targets inside the
+    blocks and more than :data:`SPLIT_DIAG_TABLE_BITS` above them split in two commuting
+    diagonals: its gates that touch a qubit inside the blocks, and the others (a wide CZ ladder
+    with RZs: one multiply per block, and one small factor table, instead of a gather)."""
+    # (the precision is not known here: inside in either, above in either)
+    low, high = num_qubits - max(SPLIT_LOW_QUBITS), num_qubits - min(SPLIT_LOW_QUBITS)
+    out: list[tuple[str, tuple[int, ...], list[int]]] = []
+    for kind, qs, idx in plan:
+        if kind == "diag" and qs[-1] >= low and sum(q < high for q in qs) > SPLIT_DIAG_TABLE_BITS:
+            inside = [i for i in idx if max(gates[i].qubits) >= low]
+            above = [i for i in idx if max(gates[i].qubits) < low]
+            if above:
+                for part in (inside, above):
+                    out.append(("diag", tuple(sorted({q for i in part for q in gates[i].qubits})),
+                                part))
+                continue
+        out.append((kind, qs, idx))
+    return out
+
+
 def _split_op_cost(kind: str, width: int) -> float:
     if kind == "diag":
         return SPLIT_DIAG_COST
@@ -470,7 +501,7 @@ def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None,
         plans = [plan_blocks(gates, cfg) for cfg in tries]
         best = min(plans, key=lambda plan: sum(_split_op_cost(kind, len(qs))
                                                for kind, qs, _ in plan))
-        return build_plan(gates, best)
+        return build_plan(gates, split_mixed_diagonals(best, gates, num_qubits))
     cfg = fusion or DEFAULT_FUSION
     return fuse(lowered_gates(ops, cfg.max_dense), cfg)
 
