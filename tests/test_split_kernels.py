@@ -275,20 +275,29 @@ def test_tiled_run_equals_whole_state_passes(dtype: type, T: int) -> None:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("tile_bits", [2, 4])
-def test_tiled_runs_match_the_numpy_kernels(dtype: type, tile_bits: int,
+@pytest.mark.parametrize(("tile_bits", "low_bits"), [(2, 7), (4, 7), (4, 1), (5, 2)])
+def test_tiled_runs_match_the_numpy_kernels(dtype: type, tile_bits: int, low_bits: int,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """With small tiles, a long random circuit splits into many runs between moves and
-    operators above the tiles; the result is the numpy kernels'."""
+    """With small tiles, a long random circuit splits into many runs (each on at most
+    ``tile_bits`` block bits, the lowest ``low_bits`` of them always, the others anywhere: tiles
+    of scattered blocks) between moves; the result is the numpy kernels'."""
     monkeypatch.setattr(sk, "TILE_BITS", tile_bits)
+    monkeypatch.setattr(sk, "TILE_LOW_BITS", low_bits)
     lengths: list[int] = []
+    scattered: list[int] = []
     real_run = sk._run_ops
 
-    def spy(v, W, S, kinds, *rest):  # noqa: ANN001, ANN202
-        if len(kinds) > 1 or S == tile_bits:    # a tiled run (else one whole-state operator)
-            assert S == tile_bits
+    def spy(v, W, tmask, kinds, ints, ioff, omask, *rest):  # noqa: ANN001, ANN202
+        T = int(tmask).bit_count()
+        for m in omask:
+            assert int(m) & ~int(tmask) == 0     # every operator's targets are tile bits
+        if len(kinds) > 1:                      # a tiled run (else one whole-state operator)
+            assert T == min(tile_bits, n - sk.block_bits(dtype) - 3)
+            low = (1 << min(low_bits, T)) - 1
+            assert int(tmask) & low == low
             lengths.append(len(kinds))
-        return real_run(v, W, S, kinds, *rest)
+            scattered.append(int(tmask) != (1 << T) - 1)
+        return real_run(v, W, tmask, kinds, ints, ioff, omask, *rest)
 
     monkeypatch.setattr(sk, "_run_ops", spy)
     rng = np.random.default_rng(7 + tile_bits)
@@ -298,6 +307,7 @@ def test_tiled_runs_match_the_numpy_kernels(dtype: type, tile_bits: int,
     out = psi.copy()
     sk.apply_ops_split(out, ops)
     assert len(lengths) > 5 and max(lengths) > 2      # runs of several operators were tiled
+    assert any(scattered) == (low_bits < min(tile_bits, n - sk.block_bits(dtype) - 3))
     np.testing.assert_allclose(out, _numpy_route(psi, ops), atol=TOL[dtype] * 10, rtol=0)
 
 
