@@ -466,18 +466,30 @@ def test_prepare_picks_the_cheaper_fusion(monkeypatch: pytest.MonkeyPatch) -> No
     brick_ops = dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
     assert max(len(op.qubits) for op in brick_ops if op.kind == "dense") == 2
     # the brick has no diagonal on 2+ qubits: 1-qubit blocks cannot win, one plan is made
-    plans: list[FusionConfig] = []
+    plans: list[tuple[FusionConfig, int]] = []
     plan_blocks = dense_state.plan_blocks
 
     def spy(gates: list, cfg: FusionConfig) -> list:
-        plans.append(cfg)
+        plans.append((cfg, len(gates)))
         return plan_blocks(gates, cfg)
 
     monkeypatch.setattr(dense_state, "plan_blocks", spy)
+    brick_gates = len(list(dense_state.lowered_gates(list(lower(brick)), 2)))
     dense_state.prepare_ops(list(lower(brick)), num_qubits=n)
-    assert plans == [dense_state.SPLIT_FUSIONS[0]]
+    assert plans == [(dense_state.SPLIT_FUSIONS[0], brick_gates)]
+    # the hea tries both on its first gates, then plans the whole with the cheaper only
+    plans.clear()
+    hea_gates = len(list(dense_state.lowered_gates(list(lower(hea)), 2)))
     dense_state.prepare_ops(list(lower(hea)), num_qubits=n)
-    assert plans[1:] == list(dense_state.SPLIT_FUSIONS)
+    head = max(dense_state.SPLIT_TRY_HEAD, hea_gates // dense_state.SPLIT_TRY_PART)
+    assert head < hea_gates
+    assert plans == [(cfg, head) for cfg in dense_state.SPLIT_FUSIONS] + [
+        (dense_state.SPLIT_FUSIONS[1], hea_gates)]
+    # a short circuit is planned whole both ways
+    plans.clear()
+    monkeypatch.setattr(dense_state, "SPLIT_TRY_HEAD", hea_gates)
+    dense_state.prepare_ops(list(lower(hea)), num_qubits=n)
+    assert plans == [(cfg, hea_gates) for cfg in dense_state.SPLIT_FUSIONS]
     monkeypatch.setattr(dense_state, "plan_blocks", plan_blocks)
     # without the split layout (numpy kernels, or numba not worth loading yet) the default
     # fusion stays: a 4-qubit block is allowed again

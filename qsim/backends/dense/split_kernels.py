@@ -46,6 +46,7 @@ by blocks, no reductions), so results do not depend on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -1040,6 +1041,12 @@ class _Run:
         self.kinds, self.ints, self.masks, self.fr, self.fi = [], [], [], [], []
 
 
+@lru_cache(maxsize=4096)
+def _dense2_offsets(a: int, b: int) -> tuple[int, ...]:
+    """Block offsets of the four target patterns of a 2-qubit matrix on block bits a, b."""
+    return tuple(pattern_offsets([a, b]).tolist())
+
+
 def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
     """Apply fused operators (:class:`qsim.compile.fusion.FusedOp`, qubits increasing) to the
     flat C-contiguous complex64/complex128 ``state`` in place, through the blocked split layout
@@ -1115,17 +1122,18 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                 run.flush()
                 place.make_room(i, qubits)
             tb = [place.pos[q] - B for q in qubits]
-            boff = pattern_offsets(tb)
-            bits = np.array(sorted(tb), dtype=np.int64)
-            if op.kind != "perm" and k <= 2 and run.takes(sum(1 << b for b in tb)):
+            mask = sum(1 << b for b in tb)
+            if op.kind != "perm" and k <= 2 and run.takes(mask):
                 m = np.asarray(op.data, dtype=state.dtype)
-                if not run.fits(sum(1 << b for b in tb)):
+                if not run.fits(mask):
                     run.flush()
                 if k == 1:
                     run.add(_T_DENSE1, tb, m.real, m.imag)
                 else:
-                    run.add(_T_DENSE2, [*bits.tolist(), *boff.tolist()], m.real, m.imag)
+                    run.add(_T_DENSE2, [*sorted(tb), *_dense2_offsets(*tb)], m.real, m.imag)
                 continue
+            boff = pattern_offsets(tb)
+            bits = np.array(sorted(tb), dtype=np.int64)
             run.flush()
             if op.kind == "perm":
                 src = np.asarray(op.data, dtype=np.int64)
