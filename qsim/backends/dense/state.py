@@ -456,14 +456,16 @@ def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
         view = _support_view(state, axes, n)
         pos = {q: i for i, q in enumerate(axes)}
         sub = np.ascontiguousarray(view).reshape(-1)  # may be the state itself
-        was = np.flatnonzero(sub) if k2 > k else None  # (read before anything is written)
         if k:
             sub = apply_ops(sub, [FusedOp(op.kind, tuple(pos[q] for q in op.qubits), op.data)
                                   for op in ops[:k]], threads=1)
-        keep = np.flatnonzero(sub) if was is not None and was.size <= SPARSE_MAX else None
-        if was is not None and keep is not None and keep.size <= SPARSE_MAX:
+        # (nonzero real and imaginary parts: twice the nonzero amplitudes at most, and a count
+        # over the float view is cheaper than over the complex one)
+        keep = (np.flatnonzero(sub) if k2 > k and np.count_nonzero(sub.view(sub.real.dtype))
+                <= 2 * SPARSE_MAX else None)
+        if keep is not None and keep.size <= SPARSE_MAX:
             at, values = _sparse_ops(_support_index(keep, axes, n), sub[keep], ops[k:k2], n)
-            state[_support_index(was, axes, n)] = 0  # the entries move: clear where they were
+            view[...] = 0  # the entries move (sub may be this very memory: values are copies)
             state[at] = values
             for op in ops[k:k2]:
                 grown.update(op.qubits)
