@@ -149,3 +149,20 @@ def test_circuits_agree_with_and_without_the_support(backend: str,
     if backend == "density":
         reference = np.outer(reference, reference.conj())
     np.testing.assert_allclose(with_support, reference, atol=1e-10)
+
+
+def test_permutation_on_an_empty_support() -> None:
+    """|0...0> (support empty) through a permutation wider than the sub-state limit (n - 2)
+    and a diagonal: the one nonzero entry moves (the sub-state is a single amplitude)."""
+    n = 5
+    psi = np.zeros(1 << n, complex)
+    psi[0] = 1
+    src = np.arange(16)
+    src[[0, 0b0101]] = [0b0101, 0]          # pattern 0101 <- 0000 on qubits 0-3
+    ops = [FusedOp("perm", (0, 1, 2, 3), src),
+           FusedOp("diag", (1, 4), np.array([1, 1j, -1, -1j]))]
+    got, support = apply_ops_on_support(psi, ops, frozenset(), threads=1)
+    expected = np.zeros(1 << n, complex)
+    expected[0b01010] = -1                  # qubits 1 and 3 set; the diagonal's pattern 10
+    np.testing.assert_array_equal(got, expected)
+    assert support is None                  # every qubit touched
