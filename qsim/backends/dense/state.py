@@ -378,7 +378,7 @@ def _support_view(state: np.ndarray, axes: Sequence[int], n: int) -> np.ndarray:
         shape.append(1 << (j - i))
         index.append(slice(None) if inside[i] else 0)
         i = j
-    return state.reshape(shape)[(*index, ...)]  # (a 0-d view, not a scalar, when all are 0)
+    return state.reshape(shape)[tuple(index) + (Ellipsis,)]  # (a 0-d view if all are 0)
 
 
 #: Most nonzero amplitudes :func:`apply_ops_on_support` moves one by one (its index arrays stay
