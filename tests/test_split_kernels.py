@@ -565,3 +565,30 @@ def test_simulate_through_the_split_layout(precision: str,
         out[ks] = qsim.simulate(c, precision=precision).data
     tol = 1e-12 if precision == "double" else 2e-6
     np.testing.assert_allclose(out["numba"], out["numpy"], atol=tol, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_an_interrupt_between_kernels_leaves_the_ordinary_layout(
+        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels run in queued batches; a KeyboardInterrupt in one of them (a dropped Ctrl-C
+    raised by qsim.interrupts.check) moves the bits home from where the passes made so far left
+    them: bit for bit back, whether the move queued for a 3-qubit matrix ran or not."""
+    n = 12
+    B = sk.block_bits(dtype)
+    rng = np.random.default_rng(2)
+    psi = _state(rng, n, dtype)
+    low = tuple(range(n - 3, n))                        # three qubits inside the blocks
+    assert all(q >= n - B for q in low)
+
+    def boom(*args):  # noqa: ANN002, ANN202
+        raise KeyboardInterrupt
+
+    # the first kernel raises (the move never ran), or the matrix after the move does
+    for ops, kernel in (([_op(rng, n, "dense", (0,)), _op(rng, n, "dense", low)], "_run_ops"),
+                        ([_op(rng, n, "dense", low), _op(rng, n, "dense", (0,))], "_densek")):
+        with monkeypatch.context() as m:
+            m.setattr(sk, kernel, boom)
+            out = psi.copy()
+            with pytest.raises(KeyboardInterrupt):
+                sk.apply_ops_split(out, ops)
+        np.testing.assert_array_equal(out, psi)
