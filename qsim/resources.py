@@ -8,8 +8,12 @@ small function of its own; a source that cannot be read (another OS, no such fil
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from .errors import SimulationError
 
@@ -267,3 +271,36 @@ def check_state_memory(num_qubits: int, itemsize: int = 16, max_memory: int | No
             bytes_needed=need * copies,
         )
     return need
+
+
+#: Arrays of at least this many bytes come from :func:`zeros`' own mapping (2 MiB pages).
+HUGE_PAGE_MIN = 4 << 20
+HUGE_PAGE = 2 << 20
+
+
+def zeros(count: int, dtype: Any) -> np.ndarray:
+    """A zeroed 1-d array of ``count`` items, for state vectors. From :data:`HUGE_PAGE_MIN`
+    bytes on, where the system has transparent huge pages on request (Linux
+    ``MADV_HUGEPAGE``), it is a fresh anonymous mapping so advised: the kernel zeroes it in
+    2 MiB pages as it is first touched. ``np.zeros`` there often reuses heap memory in 4 KiB
+    pages, and the first touches fault once per page (1,700 faults, +15% on the second run of a
+    20-qubit circuit on a virtual machine) and strain the TLB in every later pass. Raises
+    MemoryError when the mapping cannot be made, as ``np.zeros`` does."""
+    dt = np.dtype(dtype)
+    nbytes = int(count) * dt.itemsize
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if nbytes < HUGE_PAGE_MIN or advice is None:
+        return np.zeros(count, dtype=dt)
+    try:
+        mm = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except (OSError, OverflowError, ValueError) as exc:
+        raise MemoryError(f"cannot map {human_bytes(nbytes)}: {exc}") from exc
+    try:
+        mm.madvise(advice)
+    except OSError:  # advice not supported here: ordinary pages
+        pass
+    out = np.frombuffer(mm, dtype=dt, count=count)
+    # Written first, so that each 2 MiB is one huge page: a first touch that reads (the sparse
+    # start's gather) would map the small zero page, and the writes after it 4 KiB pages.
+    out.view(np.uint8)[::HUGE_PAGE] = 0
+    return out

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from qsim import SimulationError
@@ -249,3 +250,39 @@ def test_rlimit_as_process_gets_simulation_error_not_memory_error() -> None:
     # the address-space limit applies (unless a cgroup here is tighter still)
     assert "memory available (process limit RLIMIT_AS)" in out[1] or "cgroup" in out[1]
     assert "MemoryError" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("count", [1, 1000, (4 << 20) // 8, (6 << 20) // 16 + 3])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_zeros_for_states(count: int, dtype: type) -> None:
+    """qsim.resources.zeros: a zeroed, writable 1-d array of the dtype, from its own mapping
+    (advised onto 2 MiB pages) from HUGE_PAGE_MIN bytes on where the system offers that."""
+    import mmap
+
+    from qsim import resources
+
+    a = resources.zeros(count, dtype)
+    assert a.shape == (count,) and a.dtype == dtype and a.flags.writeable
+    assert a.flags.c_contiguous and not a.any()
+    a[-1] += 1 + 2j
+    a[0] += 3
+    assert a.sum() == 4 + 2j
+    mapped = isinstance(getattr(a.base, "obj", None), mmap.mmap)
+    assert mapped == (count * np.dtype(dtype).itemsize >= resources.HUGE_PAGE_MIN
+                      and hasattr(mmap, "MADV_HUGEPAGE"))
+
+
+def test_zeros_that_cannot_be_mapped_raise_memory_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmap
+
+    from qsim import resources
+
+    if not hasattr(mmap, "MADV_HUGEPAGE"):
+        pytest.skip("no transparent huge pages on request here: np.zeros is used")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    with pytest.raises(MemoryError, match="cannot map 8.0 MiB"):
+        resources.zeros(1 << 20, np.complex64)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..resources import zeros
 from .base import State
 
 #: Overlap tolerance (1 - fidelity) under which the two halves of a qubit count as one state.
@@ -92,7 +93,7 @@ class VectorState(State):
     def allocate(cls, num_qubits: int, dtype: Any, initial: np.ndarray | None = None
                  ) -> VectorState:
         if initial is None:
-            data = np.zeros(1 << num_qubits, dtype=dtype)
+            data = zeros(1 << num_qubits, dtype)
             data[0] = 1
         else:
             data = np.array(initial, dtype=dtype, copy=True).ravel()
