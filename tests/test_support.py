@@ -166,3 +166,35 @@ def test_permutation_on_an_empty_support() -> None:
     expected[0b01010] = -1                  # qubits 1 and 3 set; the diagonal's pattern 10
     np.testing.assert_array_equal(got, expected)
     assert support is None                  # every qubit touched
+
+
+def test_a_ghz_chain_moves_two_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """H and a CX chain fused as for the split layout (a 2-qubit block, then permutations that
+    each widen the support): only the first block runs on a dense sub-state (4 amplitudes);
+    the permutations move the 2 nonzero entries, and the state is the GHZ state."""
+    from qsim.backends.dense.state import prepare_ops
+    from qsim.compile.fusion import FusionConfig
+    from qsim.compile.lower import lower
+
+    n = 14
+    c = qsim.Circuit(n).h(0)
+    for q in range(n - 1):
+        c.cx(q, q + 1)
+    ops = prepare_ops(lower(c), FusionConfig(max_dense=2, max_diag=12))
+    assert [op.kind for op in ops][:2] == ["dense", "perm"] and len(ops) > 2
+    sizes: list[int] = []
+    real_apply = dense_state.apply_ops
+
+    def spy(state, ops, **kw):  # noqa: ANN001, ANN003, ANN202
+        sizes.append(state.size)
+        return real_apply(state, ops, **kw)
+
+    monkeypatch.setattr(dense_state, "apply_ops", spy)
+    psi = np.zeros(1 << n, complex)
+    psi[0] = 1
+    got, support = apply_ops_on_support(psi, ops, frozenset(), threads=1)
+    assert sizes == [4]
+    expected = np.zeros(1 << n, complex)
+    expected[[0, -1]] = 1 / np.sqrt(2)
+    np.testing.assert_allclose(got, expected, atol=1e-15)
+    assert support is None

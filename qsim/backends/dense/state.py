@@ -432,49 +432,63 @@ def apply_ops_on_support(state: np.ndarray, ops: Sequence[FusedOp],
     support stays small (at most :data:`SUPPORT_MAX` qubits and a quarter of the state), the
     operators are applied to the gathered sub-state only: a circuit that starts from |0...0>
     spends its first blocks on 2**k amplitudes instead of 2**n (a GHZ chain, the first layers
-    of any circuit). Permutations and diagonals that follow never add a nonzero amplitude,
-    so they act on the sub-state's nonzero entries only, whatever qubits they touch (a GHZ
-    chain's last permutation moves 2 entries instead of 2**n)."""
+    of any circuit). Permutations and diagonals never add a nonzero amplitude: where one
+    would widen the support and the sub-state has few nonzero entries (at most
+    :data:`SPARSE_MAX`), it and the permutations and diagonals after it move and scale those
+    entries one by one, whatever qubits they touch (a GHZ chain is 2 entries moved through its
+    permutations, instead of a sub-state of 2**20)."""
     n = kernels.num_qubits_of(state)
     if support is None:
         return apply_ops(state, ops, threads=threads), None
     grown = set(support)
     limit = min(SUPPORT_MAX, n - 2)
-    k = 0
-    while k < len(ops):
-        wider = grown.union(ops[k].qubits)
-        if len(wider) > limit:
-            break
-        grown = wider
-        k += 1
-    # then permutations and diagonals, which never add a nonzero amplitude: on the entries
-    k2 = k
-    while len(grown) <= limit and k2 < len(ops) and ops[k2].kind in ("perm", "diag"):
-        k2 += 1
-    if k or k2 > k:
-        axes = sorted(grown)
+    sparse_ok = True  # (false once the entries were found too many)
+    i = 0
+    while i < len(ops) and len(grown) <= limit:
+        # ops[i:j] on the dense sub-state: the support stays within the limit, and j stops at a
+        # permutation or diagonal that widens it (from there the entries may go one by one)
+        k, g, stop, g_stop = i, set(grown), None, set(grown)
+        while k < len(ops):
+            wider = g.union(ops[k].qubits)
+            if len(wider) > limit:
+                break
+            if (sparse_ok and stop is None and ops[k].kind in ("perm", "diag")
+                    and len(wider) > len(g)):
+                stop, g_stop = k, set(g)
+            g = wider
+            k += 1
+        j, gj = (stop, g_stop) if stop is not None else (k, g)
+        j2 = j  # then ops[j:j2], permutations and diagonals: on the nonzero entries
+        while j2 < len(ops) and ops[j2].kind in ("perm", "diag"):
+            j2 += 1
+        if j2 == i:
+            break  # a dense operator that would widen the support beyond the limit
+        axes = sorted(gj)
         view = _support_view(state, axes, n)
-        pos = {q: i for i, q in enumerate(axes)}
         sub = np.ascontiguousarray(view).reshape(-1)  # may be the state itself
-        if k:
+        if j > i:
+            pos = {q: t for t, q in enumerate(axes)}
             sub = apply_ops(sub, [FusedOp(op.kind, tuple(pos[q] for q in op.qubits), op.data)
-                                  for op in ops[:k]], threads=1)
+                                  for op in ops[i:j]], threads=1)
         # (nonzero real and imaginary parts: twice the nonzero amplitudes at most, and a count
         # over the float view is cheaper than over the complex one)
-        keep = (np.flatnonzero(sub) if k2 > k and np.count_nonzero(sub.view(sub.real.dtype))
-                <= 2 * SPARSE_MAX else None)
+        keep = (np.flatnonzero(sub) if sparse_ok and j2 > j and np.count_nonzero(
+            sub.view(sub.real.dtype)) <= 2 * SPARSE_MAX else None)
         if keep is not None and keep.size <= SPARSE_MAX:
-            at, values = _sparse_ops(_support_index(keep, axes, n), sub[keep], ops[k:k2], n)
+            at, values = _sparse_ops(_support_index(keep, axes, n), sub[keep], ops[j:j2], n)
             view[...] = 0  # the entries move (sub may be this very memory: values are copies)
             state[at] = values
-            for op in ops[k:k2]:
-                grown.update(op.qubits)
-            k = k2
-        else:
-            view[...] = sub.reshape(view.shape)
-    if k < len(ops):
-        state = apply_ops(state, ops[k:], threads=threads)
-        for op in ops[k:]:
+            grown = gj.union(*(op.qubits for op in ops[j:j2]))
+            i = j2
+            continue
+        view[...] = sub.reshape(view.shape)
+        grown, i = gj, j
+        if stop is None:
+            break  # the sub-state went as far as the limit allows
+        sparse_ok = False  # the entries are many: the dense sub-state goes on past ops[j]
+    if i < len(ops):
+        state = apply_ops(state, ops[i:], threads=threads)
+        for op in ops[i:]:
             grown.update(op.qubits)
     return state, (None if len(grown) >= n else frozenset(grown))
 
