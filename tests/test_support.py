@@ -92,6 +92,20 @@ def test_dense_state_tracks_its_support() -> None:
     assert DenseState.allocate(6, np.complex128, np.full(64, 0.125)).support is None
 
 
+def _sizes_applied(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the states that apply_ops will get from now on (dense sub-states or the
+    whole state), appended to the returned list."""
+    sizes: list[int] = []
+    real_apply = dense_state.apply_ops
+
+    def spy(state, ops, **kw):  # noqa: ANN001, ANN003, ANN202
+        sizes.append(state.size)
+        return real_apply(state, ops, **kw)
+
+    monkeypatch.setattr(dense_state, "apply_ops", spy)
+    return sizes
+
+
 @pytest.mark.parametrize("start", ["sub-state first", "permutation first"])
 def test_permutations_and_diagonals_move_only_the_nonzero_entries(
         start: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,14 +131,7 @@ def test_permutations_and_diagonals_move_only_the_nonzero_entries(
     expected = psi.copy()
     for op in ops:
         expected = as_matrix(op, n) @ expected
-    whole: list[int] = []
-    real_apply = dense_state.apply_ops
-
-    def spy(state, ops, **kw):  # noqa: ANN001, ANN003, ANN202
-        whole.append(state.size)
-        return real_apply(state, ops, **kw)
-
-    monkeypatch.setattr(dense_state, "apply_ops", spy)
+    whole = _sizes_applied(monkeypatch)
     got, new_support = apply_ops_on_support(psi.copy(), ops, support, threads=1)
     np.testing.assert_allclose(got, expected, atol=1e-12)
     assert all(size < 1 << n for size in whole)
@@ -182,14 +189,7 @@ def test_a_ghz_chain_moves_two_entries(monkeypatch: pytest.MonkeyPatch) -> None:
         c.cx(q, q + 1)
     ops = prepare_ops(lower(c), FusionConfig(max_dense=2, max_diag=12))
     assert [op.kind for op in ops][:2] == ["dense", "perm"] and len(ops) > 2
-    sizes: list[int] = []
-    real_apply = dense_state.apply_ops
-
-    def spy(state, ops, **kw):  # noqa: ANN001, ANN003, ANN202
-        sizes.append(state.size)
-        return real_apply(state, ops, **kw)
-
-    monkeypatch.setattr(dense_state, "apply_ops", spy)
+    sizes = _sizes_applied(monkeypatch)
     psi = np.zeros(1 << n, complex)
     psi[0] = 1
     got, support = apply_ops_on_support(psi, ops, frozenset(), threads=1)
