@@ -261,6 +261,16 @@ def _next_in(lb, M):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _bit_count(x):  # type: ignore[no-untyped-def]
+    """The set bits of ``x`` (uint64)."""
+    n = 0
+    while x:
+        x &= x - uint64(1)
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _deposit(x, mask):  # type: ignore[no-untyped-def]
     """The bits of ``x``, lowest first, placed at the set bits of ``mask`` (uint64)."""
     out = uint64(0)
@@ -532,23 +542,14 @@ def _run_ops(v, W, tmask, kinds, ints, ioff, omask, fr, fi, foff):  # type: igno
     nblocks = v.size // (2 * W)
     tm = uint64(tmask)
     rest = uint64(nblocks - 1) & ~tm
-    T = 0
-    m = tm
-    while m:
-        m &= m - uint64(1)
-        T += 1
+    T = _bit_count(tm)
     nitems = nblocks >> T
     for t in prange(nitems):
         tbase = _deposit(t, rest)
         for i in range(kinds.size):
             om = uint64(omask[i])
-            k = 0
-            m = om
-            while m:
-                m &= m - uint64(1)
-                k += 1
             _op_body(v, W, kinds[i], ints[ioff[i]:ioff[i + 1]], fr[foff[i]:foff[i + 1]],
-                     fi[foff[i]:foff[i + 1]], tm & ~om, tbase, 1 << (T - k))
+                     fi[foff[i]:foff[i + 1]], tm & ~om, tbase, 1 << (T - _bit_count(om)))
 
 
 def _one(v: np.ndarray, W: int, kind: int, ints: Sequence[int], fr: np.ndarray,
