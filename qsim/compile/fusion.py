@@ -420,14 +420,15 @@ def _small_dense(m: int, pos: dict[int, int], gates: Sequence[Gate]) -> np.ndarr
     2-qubit gate with its qubits in the other order first swapped (no axis moves)."""
     t: np.ndarray = np.eye(1 << m, dtype=complex)
     for g in gates:
+        if g.kind == "diag":
+            _mul_diag(t, g, pos, m)  # (rows scaled in place: t stays contiguous)
+            continue
         k = len(g.qubits)
         mat = np.asarray(g.matrix)
         if k == 2 and pos[g.qubits[0]] > pos[g.qubits[1]]:
             mat = mat.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
         v = t.reshape(1 << pos[g.qubits[0]] if k == 1 else 1, 1 << k, -1)
-        if g.kind == "diag":
-            v *= np.diagonal(mat)[:, None]
-        elif g.kind == "perm":
+        if g.kind == "perm":
             t = v[:, permutation_map(mat)].reshape(t.shape)
         else:
             t = np.matmul(mat, v).reshape(t.shape)
@@ -443,7 +444,8 @@ def _mul_diag(t: np.ndarray, g: Gate, pos: dict[int, int], m: int) -> None:
         dg = np.diagonal(np.asarray(g.matrix))
         if k == 2 and ax[0] > ax[1]:
             dg = dg.reshape(2, 2).T.reshape(4)
-        t.reshape(1 << min(ax), 1 << k, -1)[...] *= dg[:, None]
+        v = t.reshape(1 << min(ax), 1 << k, -1)  # a view: t is contiguous
+        v *= dg[:, None]
         return
     dg = np.diagonal(np.asarray(g.matrix)).reshape((2,) * k)
     order = sorted(range(k), key=lambda i: ax[i])
