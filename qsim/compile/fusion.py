@@ -113,6 +113,9 @@ def cost(kind: str, width: int) -> float:
 class _Planner:
     def __init__(self, config: FusionConfig) -> None:
         self.cfg = config
+        #: Largest block, in qubits, per kind.
+        self.limits = {"dense": config.max_dense, "perm": config.max_perm,
+                       "diag": config.max_diag}
         self.blocks: list[_Block] = []
         self.diag_blocks: list[_Block] = []
         self.last: dict[int, _Block] = {}
@@ -121,8 +124,7 @@ class _Planner:
         self.pos = 0
 
     def limit(self, kind: str) -> int:
-        c = self.cfg
-        return c.max_diag if kind == "diag" else c.max_perm if kind == "perm" else c.max_dense
+        return self.limits[kind]
 
     def is_open(self, b: _Block) -> bool:
         last = self.last
@@ -319,8 +321,7 @@ class _Planner:
         moves forward to a later one)."""
         out: list[_Block] = []
         masks: list[int] = []  # out's qubit sets as bit masks (cheap to test in the window)
-        cfg = self.cfg
-        limit = {"dense": cfg.max_dense, "perm": cfg.max_perm, "diag": cfg.max_diag}
+        limit = self.limits
         for b in blocks:
             bm = sum(1 << q for q in b.qubits)
             bk = b.kind
