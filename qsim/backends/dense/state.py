@@ -248,6 +248,11 @@ def _split_op_cost(kind: str, width: int) -> float:
     return SPLIT_DENSE_COST[width] if width < len(SPLIT_DENSE_COST) else 1.5 * 2.0 ** width
 
 
+def _plan_cost(plan: Sequence[tuple[str, tuple[int, ...], list[int]]]) -> float:
+    """:func:`split_cost` of a :func:`plan_blocks` plan, before any matrix is built."""
+    return sum(_split_op_cost(kind, len(qs)) for kind, qs, _ in plan)
+
+
 def split_cost(ops: Sequence[FusedOp]) -> float:
     """Estimated cost of ``ops`` in the split layout (2-qubit matrix passes)."""
     return sum(_split_op_cost(op.kind, len(op.qubits)) for op in ops)
@@ -521,12 +526,9 @@ def prepare_ops(ops: Sequence[LoweredOp], fusion: FusionConfig | None = None,
         if len(tries) > 1:  # decided on the first gates, then planned once
             head = gates[:max(SPLIT_TRY_HEAD, len(gates) // SPLIT_TRY_PART)]
             if len(head) < len(gates):
-                tries = (min(tries, key=lambda cfg: sum(
-                    _split_op_cost(kind, len(qs)) for kind, qs, _ in plan_blocks(head, cfg))),)
+                tries = (min(tries, key=lambda cfg: _plan_cost(plan_blocks(head, cfg))),)
         # plan each (no matrices), build only the cheaper plan
-        plans = [plan_blocks(gates, cfg) for cfg in tries]
-        best = min(plans, key=lambda plan: sum(_split_op_cost(kind, len(qs))
-                                               for kind, qs, _ in plan))
+        best = min((plan_blocks(gates, cfg) for cfg in tries), key=_plan_cost)
         return build_plan(gates, split_mixed_diagonals(best, gates, num_qubits))
     cfg = fusion or DEFAULT_FUSION
     return fuse(lowered_gates(ops, cfg.max_dense), cfg)
