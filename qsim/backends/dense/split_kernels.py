@@ -400,6 +400,16 @@ def _densek(v, W, bits, boff, mr, mi):  # type: ignore[no-untyped-def]
                     v[f + Wu + j] = ai[j]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _weighted_bits(b, hbits, hweight):  # type: ignore[no-untyped-def]
+    """The sum over t of bit ``hbits[t]`` of block index ``b`` times ``hweight[t]``: the part of
+    a diagonal's (or its table's) index that the block's bits give."""
+    c = 0
+    for t in range(hbits.size):
+        c += ((b >> uint64(hbits[t])) & uint64(1)) * hweight[t]
+    return c
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _diag_body(v, W, hbits, hweight, lowc, dr, di, M, tbase, G):  # type: ignore[no-untyped-def]
     """Diagonal d = dr + i di on any targets, the tile's blocks: amplitude (block b, offset j) is
@@ -407,14 +417,11 @@ def _diag_body(v, W, hbits, hweight, lowc, dr, di, M, tbase, G):  # type: ignore
     lowc[j] (the low targets' part of c, per offset in the block)."""
     Wu = uint64(W)
     W2 = uint64(2 * W)
-    nh = hbits.size
     lb = uint64(0)
     for _ in range(G):
         b = lb | tbase
         lb = _next_in(lb, M)
-        ch = 0
-        for t in range(nh):
-            ch += ((b >> uint64(hbits[t])) & uint64(1)) * hweight[t]
+        ch = _weighted_bits(b, hbits, hweight)
         f = b * W2
         for j in range(Wu):
             k = uint64(ch + lowc[j])
@@ -429,14 +436,11 @@ def _diagh_body(v, W, hbits, hweight, dr, di, M, tbase, G):  # type: ignore[no-u
     """:func:`_diag_body` without low targets: one factor per block (a plain SIMD loop)."""
     Wu = uint64(W)
     W2 = uint64(2 * W)
-    nh = hbits.size
     lb = uint64(0)
     for _ in range(G):
         b = lb | tbase
         lb = _next_in(lb, M)
-        ch = 0
-        for t in range(nh):
-            ch += ((b >> uint64(hbits[t])) & uint64(1)) * hweight[t]
+        ch = _weighted_bits(b, hbits, hweight)
         f = b * W2
         a = dr[ch]
         c = di[ch]
@@ -454,13 +458,12 @@ def _diagt_body(v, W, hbits, tr, ti, M, tbase, G):  # type: ignore[no-untyped-de
     ``hbits`` (first = least significant). Contiguous in j: a plain SIMD loop, no gather."""
     Wu = uint64(W)
     W2 = uint64(2 * W)
-    nh = hbits.size
     lb = uint64(0)
     for _ in range(G):
         b = lb | tbase
         lb = _next_in(lb, M)
         h = uint64(0)
-        for t in range(nh):
+        for t in range(hbits.size):
             h |= ((b >> uint64(hbits[t])) & uint64(1)) << uint64(t)
         f = b * W2
         e = uint64(h) * Wu
