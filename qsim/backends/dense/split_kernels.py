@@ -57,20 +57,12 @@ from numba.extending import intrinsic
 
 from ...interrupts import check as check_interrupt
 from .numba_kernels import _spread, pattern_offsets
+from .split_layout import DIAG_TABLE_BITS, block_bits
+from .split_layout import block_width as block_width  # (its callers import it from here)
 
 #: Blocks per prange work item of the whole-state passes.
 _CHUNK_BITS = 6
 _CHUNK_BLOCKS = 1 << _CHUNK_BITS
-
-
-def block_bits(dtype: Any) -> int:
-    """``B``: log2 of the block width for a complex dtype (complex64: 6, complex128: 5)."""
-    return 6 if np.dtype(dtype) == np.complex64 else 5
-
-
-def block_width(dtype: Any) -> int:
-    """``W = 2**B`` amplitudes per block."""
-    return 1 << block_bits(dtype)
 
 
 # --- layout --------------------------------------------------------------------------------------
@@ -635,11 +627,6 @@ def lane_layout(tpos: Sequence[int], B: int) -> tuple[list[int], np.ndarray, np.
     got = (ints, index(so, j), index(si, jr))
     _lane_layouts[key] = got
     return got
-
-
-#: A diagonal with targets inside the blocks and at most this many above them is applied as a
-#: table of factor blocks (2**h blocks of W complex factors: 256 KiB at most in complex128).
-DIAG_TABLE_BITS = 8
 
 
 def diagonal_table(d: np.ndarray, tpos: Sequence[int], B: int) -> np.ndarray:

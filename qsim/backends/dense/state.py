@@ -38,6 +38,7 @@ from ...gates import GATES, gate_matrix
 from ...interrupts import check as check_interrupt
 from ..vector import VectorState
 from . import kernels
+from .split_layout import DIAG_TABLE_BITS, block_bits
 
 #: Fusion settings used by :class:`DenseState` (chosen with ``make bench``).
 DEFAULT_FUSION = FusionConfig()
@@ -209,12 +210,12 @@ SPLIT_DIAG_COST = 0.45
 SPLIT_PERM_COST = 1.0
 
 
-#: Qubits inside the blocks of the split layout (its ``B``: 5 in complex128, 6 in complex64;
-#: the last qubits, whose home bits are the lowest), and the most targets above the blocks that
-#: a diagonal with targets inside them may have to run as a table of factor blocks
-#: (split_kernels.DIAG_TABLE_BITS; beyond it a gather, 3-5x slower per amplitude).
-SPLIT_LOW_QUBITS = (5, 6)
-SPLIT_DIAG_TABLE_BITS = 8
+#: Qubits inside the blocks of the split layout (its ``B`` in complex128 and complex64; the last
+#: qubits, whose home bits are the lowest), and the most targets above the blocks that a
+#: diagonal with targets inside them may have to run as a table of factor blocks (beyond it a
+#: gather, 3-5x slower per amplitude).
+SPLIT_LOW_QUBITS = (block_bits(np.complex128), block_bits(np.complex64))
+SPLIT_DIAG_TABLE_BITS = DIAG_TABLE_BITS
 
 
 def split_mixed_diagonals(plan: Sequence[tuple[str, tuple[int, ...], list[int]]],
