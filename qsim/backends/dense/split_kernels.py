@@ -1148,8 +1148,9 @@ def apply_ops_split(state: np.ndarray, ops: Sequence[Any]) -> int:
                     else:
                         m = np.asarray(op.data, dtype=state.dtype)
                     c = lane_coefficients(m, rows, cols)
-                    if run.takes(op_mask(_T_LANE, ints)):
-                        if not run.fits(op_mask(_T_LANE, ints)):
+                    mask = op_mask(_T_LANE, ints)
+                    if run.takes(mask):
+                        if not run.fits(mask):
                             run.flush()
                         run.add(_T_LANE, ints, c.real, c.imag)
                     else:
